@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * The `switchboard` command. The PBX that `start` will run arrives with the PBX core
+ * (src/pbx); until then the command prints its usage and exits non-zero for unknown
+ * sub-commands, so scripts notice.
+ */
+const usage = `switchboard — SIP/RTP stack and virtual PBX for Node.js
+
+Usage:
+  switchboard start [--config FILE]     start the PBX (not available yet: see README)
+  switchboard check-config FILE         validate a configuration file (not available yet)
+  switchboard version                   print the version
+  switchboard help                      this text
+`;
+
+const [cmd] = process.argv.slice(2);
+switch (cmd) {
+  case undefined:
+  case 'help':
+  case '--help':
+  case '-h':
+    process.stdout.write(usage);
+    break;
+  case 'version':
+  case '--version':
+    process.stdout.write('switchboard 0.1.0\n');
+    break;
+  default:
+    process.stderr.write(`switchboard: '${cmd}' is not available in this build\n\n${usage}`);
+    process.exitCode = 2;
+}

@@ -1,0 +1,2 @@
+/** `switchboard/codecs`: pure signal processing on typed arrays (G.711, PCM, PLC, tones, DTMF, WAV). */
+export {};

@@ -1,0 +1,2 @@
+/** `switchboard/rtp`: RTP/RTCP packets, jitter buffer, telephone-events and RTP sessions. */
+export {};

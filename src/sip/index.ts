@@ -1,0 +1,2 @@
+/** `switchboard/sip`: the SIP protocol stack (RFC 3261 and friends). */
+export * from './message/index.js';
