@@ -129,11 +129,11 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * costs one view allocation, once.
  */
 let wideBuffer: ArrayBufferLike | null = null;
-let wideView = new Int32Array(0);
+let wideView: Int32Array<ArrayBufferLike> = new Int32Array(0);
 let byteBuffer: ArrayBufferLike | null = null;
-let byteView = new Uint32Array(0);
+let byteView: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
-function wideWords(buffer: ArrayBufferLike): Int32Array {
+function wideWords(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
   if (buffer !== wideBuffer || wideView.length !== buffer.byteLength >>> 2) {
     wideView = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
     wideBuffer = buffer;
@@ -141,7 +141,7 @@ function wideWords(buffer: ArrayBufferLike): Int32Array {
   return wideView;
 }
 
-function byteWords(buffer: ArrayBufferLike): Uint32Array {
+function byteWords(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
   if (buffer !== byteBuffer || byteView.length !== buffer.byteLength >>> 2) {
     byteView = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
     byteBuffer = buffer;
