@@ -101,10 +101,13 @@ const MISSED = 3; // its slot was concealed
  * comes from a {@link JitterTargetRule} (default {@link QuantileTargetRule}); the buffer keeps
  * `offset` in the band [target, target + 1 frame + 10 ms]:
  *
- * - **underrun** (the due frame is missing and nothing later is queued — the network stalled)
- *   while `offset` < target + 10 ms: hold the playout point and conceal (insert). The frame
- *   that was due is then not late when it comes. This is also how the buffer follows a
- *   sender whose clock is slow: the target creeps up and underruns add a frame when needed.
+ * - **underrun** (the due frame is missing and nothing later is queued) while `offset` <
+ *   target + 10 ms: conceal; if the awaited packet then arrives after its slot, the network
+ *   stalled (it was not DTX silence), so the playout point is held back one frame
+ *   retroactively — the concealment already played counts as an inserted frame and the packet
+ *   plays instead of being late. Deciding on arrival means silence gaps cost nothing. This is
+ *   also how the buffer follows a sender whose clock is slow: the target creeps up and
+ *   underruns add a frame when needed.
  * - **loss** (the due frame is missing but later ones are queued): conceal and move on.
  * - **nothing queued** beyond that (a stall, or DTX silence): conceal and let media time run,
  *   still waiting for the same sequence number — it either starts a talkspurt (later
@@ -169,6 +172,8 @@ export class JitterBuffer {
   private farAhead = 0;
   private excessSinceMs = Number.NaN;
   private lastNowMs = 0;
+  private stallMayHold = false;
+  private consecutiveLate = 0;
 
   private readonly s: JitterBufferStats = {
     packetsReceived: 0,
@@ -267,10 +272,30 @@ export class JitterBuffer {
         return;
       }
     }
+    if (this.playing && seq >= this.playSeq && ts < this.playTs && this.queued === 0 && this.fixedDelayMs === undefined) {
+      // The packet the buffer ran dry waiting for arrives after its slot: the network stalled
+      // (it was not DTX silence). Hold the playout point back, retroactively — the
+      // concealment already played counts as inserted frames and this packet plays instead of
+      // being late — by as much as the target allows (a level shift the rule has seen, or
+      // packets late for half a second in a row: the delay really is higher now), else by
+      // one frame if the buffer was below its band when it ran dry.
+      const behind = Math.ceil((this.playTs - ts) / this.frameTs);
+      const wanted = transit <= this.target(arrivalMs) || this.consecutiveLate >= 25;
+      const k = wanted ? behind : this.stallMayHold ? 1 : 0;
+      if (k > 0) {
+        this.stallMayHold = false;
+        this.consecutiveLate = 0;
+        this.playTs -= k * this.frameTs;
+        this.offset += k * this.frameMs;
+        s.framesInserted += k;
+        s.insertedSamplesForDeceleration += k * this.frameTs;
+      }
+    }
     if (this.playing && (seq < this.playSeq || ts < this.playTs)) {
       // Its playout time has passed (or its ring slot is gone): late. If it is the sequence
       // number the buffer was waiting for, stop waiting for it.
       s.packetsLate++;
+      this.consecutiveLate++;
       s.packetsDiscarded++;
       if (seq >= this.playSeq) {
         for (let k = this.playSeq; k <= seq; k++) {
@@ -289,6 +314,7 @@ export class JitterBuffer {
       this.queued--;
       s.packetsDiscarded++;
     }
+    this.consecutiveLate = 0;
     this.slotState[i] = QUEUED;
     this.slotSeq[i] = seq;
     this.slotTs[i] = ts;
@@ -389,6 +415,7 @@ export class JitterBuffer {
         this.release(i, DONE);
         this.advance();
         this.consecutiveConceal = 0;
+        this.stallMayHold = false;
         const delay = nowMs - arrival;
         const s = this.s;
         s.jitterBufferDelay += (delay / 1000) * this.frameTs;
@@ -397,10 +424,10 @@ export class JitterBuffer {
         return { kind: 'frame', payload: packet.payload, timestamp: ts, sequenceNumber: this.playSeq - 1, ssrc: packet.ssrc, bufferDelayMs: delay };
       }
       // The due frame is missing.
-      if (adaptive && this.queued === 0 && this.offset < target + 10) {
-        // Underrun: the network stalled. Hold the playout point (insert) rather than make
-        // the frame late.
-        return this.insert();
+      if (this.queued === 0 && this.consecutiveConceal === 0) {
+        // Underrun: a stall or the start of a silence. Whether to hold the playout point is
+        // decided when the awaited packet shows up (push): late → it was a stall.
+        this.stallMayHold = adaptive && this.offset < target + 10;
       }
       if (this.queued === 0) {
         if (this.consecutiveConceal >= 500) {
