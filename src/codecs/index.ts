@@ -21,3 +21,24 @@ export { readWav, decodeWavSamples, encodeWav, encodeWavData, wavHeader, wavHead
 export type { WavAudio, WavEncoding, WavEncodeOptions } from './wav.js';
 export { WavStreamWriter } from './wav-writer.js';
 export type { WavSink, WavStreamWriterOptions } from './wav-writer.js';
+export { PcmMixer, mixPcm } from './pcm-mix.js';
+export type { PcmMixerOptions } from './pcm-mix.js';
+export { applyGain, dbToGain, levelDbov, peakDbfs } from './pcm-level.js';
+export { VoiceActivityDetector, trimTrailingSilence } from './vad.js';
+export type { VadOptions } from './vad.js';
+export { Upsampler, Downsampler, resample } from './resample.js';
+export {
+  DTMF_DIGITS,
+  DTMF_ROW_FREQUENCIES,
+  DTMF_COLUMN_FREQUENCIES,
+  dtmfFrequencies,
+  dbm0ToAmplitude,
+  addTone,
+  generateDtmf,
+  ToneGenerator,
+  NORTH_AMERICAN_TONES,
+  EUROPEAN_TONES,
+} from './tones.js';
+export type { ToneComponent, DtmfToneOptions, ToneSpec, TonePlan } from './tones.js';
+export { DtmfDetector, detectDtmf } from './dtmf-detector.js';
+export type { DtmfDetectorOptions } from './dtmf-detector.js';
