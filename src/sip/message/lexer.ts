@@ -1,0 +1,121 @@
+/**
+ * Scanning primitives shared by the header-value parsers: LWS skipping, tokens, generic
+ * parameters (`*( SEMI generic-param )`, RFC 3261 §25.1) and splitting comma-separated lists
+ * at commas that are outside quoted strings and angle brackets (§7.3.1).
+ *
+ * They work on a string with explicit `start`/`end` indexes and return the next index, so a
+ * header value is scanned in place without substrings for the separators.
+ */
+import { DQUOTE, TOKEN, isIn, isWs } from './chars.js';
+import { SipParseError } from './errors.js';
+import type { Params } from './params.js';
+import { scanQuoted } from './quoted-string.js';
+
+/** Skips LWS (SP, HTAB, and CR/LF of a fold). */
+export function skipWs(s: string, i: number, end: number): number {
+  while (i < end && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Index after the token starting at `i` (equal to `i` when there is none). */
+export function scanToken(s: string, i: number, end: number): number {
+  while (i < end && isIn(TOKEN, s.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * A gen-value (`token / host / quoted-string`): a quoted string, or a run of token characters
+ * plus `:`, `[` and `]` so that IPv6 hosts such as `received=2001:db8::9` (RFC 5118 §4.5) fit.
+ */
+function scanGenValue(s: string, i: number, end: number): number {
+  if (s.charCodeAt(i) === DQUOTE) {
+    const q = scanQuoted(s, i, end);
+    if (q < 0) throw new SipParseError('Unterminated quoted string');
+    return q;
+  }
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (isIn(TOKEN, c) || c === 0x3a || c === 0x5b || c === 0x5d) i++;
+    else break;
+  }
+  return i;
+}
+
+/**
+ * Parses `*( SEMI generic-param )` from `i`, appending to `params`; stops at a comma or `end`.
+ * Whitespace is allowed around `;` and `=` (SEMI and EQUAL include SWS). Returns the index
+ * where it stopped (a comma, or `end`).
+ */
+export function parseParams(s: string, i: number, end: number, params: Params): number {
+  i = skipWs(s, i, end);
+  while (i < end && s.charCodeAt(i) === 0x3b) {
+    i = skipWs(s, i + 1, end);
+    const n = i;
+    i = scanToken(s, i, end);
+    if (i === n) throw new SipParseError('Empty or invalid parameter');
+    const name = s.slice(n, i);
+    i = skipWs(s, i, end);
+    let value: string | null = null;
+    if (i < end && s.charCodeAt(i) === 0x3d) {
+      i = skipWs(s, i + 1, end);
+      const v = i;
+      i = scanGenValue(s, i, end);
+      if (i === v) throw new SipParseError(`Empty value for parameter ${name}`);
+      value = s.slice(v, i);
+      i = skipWs(s, i, end);
+    }
+    params.names.push(name);
+    params.values.push(value);
+  }
+  if (i < end && s.charCodeAt(i) !== 0x2c) throw new SipParseError('Unexpected character after parameters');
+  return i;
+}
+
+/**
+ * Splits a list header value at top-level commas (outside `"…"` and `<…>`), trimming each
+ * element. An empty element (`a,,b`, a trailing comma) is an error: the §25 grammar has none.
+ */
+export function splitList(s: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  const end = s.length;
+  let angle = false;
+  while (i <= end) {
+    const c = i < end ? s.charCodeAt(i) : 0x2c;
+    if (c === DQUOTE && !angle) {
+      const q = scanQuoted(s, i, end);
+      if (q < 0) throw new SipParseError('Unterminated quoted string');
+      i = q;
+      continue;
+    }
+    if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x2c && !angle) {
+      let a = start;
+      let b = i;
+      while (a < b && isWs(s.charCodeAt(a))) a++;
+      while (b > a && isWs(s.charCodeAt(b - 1))) b--;
+      if (a === b) throw new SipParseError('Empty element in header list');
+      out.push(a === 0 && b === end ? s : s.slice(a, b));
+      start = i + 1;
+    }
+    i++;
+  }
+  if (angle) throw new SipParseError('Unterminated <');
+  return out;
+}
+
+/** Parses a whole value that must be an unsigned decimal no larger than `max`. */
+export function parseUnsigned(s: string, what: string, max = 0xffffffff): number {
+  const end = s.length;
+  if (end === 0) throw new SipParseError(`Empty ${what}`);
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) throw new SipParseError(`Invalid ${what}`);
+    n = n * 10 + c;
+    if (n > max) throw new SipParseError(`${what} out of range`);
+  }
+  return n;
+}

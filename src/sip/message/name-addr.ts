@@ -1,0 +1,173 @@
+/**
+ * name-addr / addr-spec with header parameters: the value form of From, To, Contact, Route,
+ * Record-Route, Reply-To, Refer-To, Referred-By and P-Asserted-Identity (RFC 3261 §20.10,
+ * §25.1):
+ *
+ * ```
+ * ( name-addr / addr-spec ) *( SEMI param )
+ * name-addr    = [ display-name ] LAQUOT addr-spec RAQUOT
+ * display-name = *( token LWS ) / quoted-string
+ * ```
+ *
+ * Without angle brackets every `;param` belongs to the header, not to the URI (§20.10), so a
+ * bare addr-spec ends at its first `;` and may not contain `?` or `,`.
+ */
+import { SCHEME, TOKEN, isAlpha, isIn, isWs } from './chars.js';
+import { SipParseError } from './errors.js';
+import { parseParams, skipWs } from './lexer.js';
+import { Params } from './params.js';
+import { quote, scanQuoted, unquote } from './quoted-string.js';
+import { parseUri, type Uri } from './uri.js';
+
+/**
+ * An address with optional display name and header parameters.
+ *
+ * @example
+ * ```ts
+ * const from = parseNameAddr('"Alice" <sip:alice@example.com>;tag=1928301774');
+ * from.displayName; // 'Alice'
+ * from.tag;         // '1928301774'
+ * String(from.uri); // 'sip:alice@example.com'
+ * ```
+ */
+export class NameAddr {
+  /** Display name, unquoted (quoted-pairs resolved); `undefined` when absent. */
+  displayName: string | undefined;
+  /** Header parameters (`tag`, `expires`, `q`, …). */
+  params: Params;
+  // The URI is parsed on first use: From and To are read for their tags far more often than
+  // for their URIs, and a URI parse is the most expensive part of an address.
+  private uriText: string | undefined;
+  private uriValue: Uri | undefined;
+
+  /** `uri` may be given as text, which is parsed (and checked) on first access. */
+  constructor(uri: Uri | string, displayName?: string, params?: Params | Record<string, string | null>) {
+    if (typeof uri === 'string') this.uriText = uri;
+    else this.uriValue = uri;
+    this.displayName = displayName;
+    this.params = params instanceof Params ? params : Params.from(params ?? {});
+  }
+
+  /** The address's URI. Throws {@link SipParseError} if it was received malformed. */
+  get uri(): Uri {
+    if (this.uriValue === undefined) this.uriValue = parseUri(this.uriText!);
+    return this.uriValue;
+  }
+
+  set uri(u: Uri) {
+    this.uriValue = u;
+    this.uriText = undefined;
+  }
+
+  /** The `tag` parameter (From/To, §19.3). */
+  get tag(): string | undefined {
+    const t = this.params.get('tag');
+    return typeof t === 'string' ? t : undefined;
+  }
+
+  set tag(value: string | undefined) {
+    if (value === undefined) this.params.delete('tag');
+    else this.params.set('tag', value);
+  }
+
+  clone(): NameAddr {
+    return new NameAddr(this.uriValue !== undefined ? this.uriValue.clone() : this.uriText!, this.displayName, this.params.clone());
+  }
+
+  /** Always written in name-addr form, with the display name quoted unless it is a plain token. */
+  toString(): string {
+    let s = '';
+    if (this.displayName !== undefined && this.displayName !== '') {
+      s = isTokenWords(this.displayName) ? this.displayName + ' ' : quote(this.displayName) + ' ';
+    }
+    const uri = this.uriValue !== undefined ? this.uriValue.toString() : this.uriText!;
+    return s + '<' + uri + '>' + this.params.toString();
+  }
+}
+
+/** `token *(SP token)`: a display name that needs no quotes. */
+function isTokenWords(s: string): boolean {
+  if (s.length === 0 || s[0] === ' ' || s[s.length - 1] === ' ') return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x20) {
+      if (s.charCodeAt(i - 1) === 0x20) return false;
+    } else if (!isIn(TOKEN, c)) return false;
+  }
+  return true;
+}
+
+/**
+ * Parses one `( name-addr / addr-spec ) *( SEMI param )` value (already split from its list).
+ * Throws {@link SipParseError}.
+ */
+export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
+  let i = skipWs(s, start, end);
+  let displayName: string | undefined;
+  let uriStart: number;
+  let uriEnd: number;
+  if (i < end && s.charCodeAt(i) === 0x22) {
+    const q = scanQuoted(s, i, end);
+    if (q < 0) throw new SipParseError('Unterminated quoted display name');
+    displayName = unquote(s.slice(i, q));
+    i = skipWs(s, q, end);
+    if (i >= end || s.charCodeAt(i) !== 0x3c) throw new SipParseError('Expected < after display name');
+  }
+  if (i < end && (s.charCodeAt(i) === 0x3c || displayName === undefined)) {
+    const lt = s.charCodeAt(i) === 0x3c ? i : s.indexOf('<', i);
+    if (lt >= 0 && lt < end) {
+      if (lt > i) {
+        // display-name = *(token LWS): only token characters and whitespace (RFC 4475 §3.1.2.15).
+        let b = lt;
+        while (b > i && isWs(s.charCodeAt(b - 1))) b--;
+        for (let k = i; k < b; k++) {
+          const c = s.charCodeAt(k);
+          if (!isIn(TOKEN, c) && !isWs(c)) throw new SipParseError('Display name must be quoted');
+        }
+        displayName = s.slice(i, b);
+      }
+      uriStart = lt + 1;
+      uriEnd = s.indexOf('>', uriStart);
+      if (uriEnd < 0 || uriEnd >= end) throw new SipParseError('Unterminated <');
+      // No LWS inside the brackets (RFC 4475 §3.1.2.14).
+      if (uriEnd === uriStart || isWs(s.charCodeAt(uriStart)) || isWs(s.charCodeAt(uriEnd - 1))) {
+        throw new SipParseError('Invalid addr-spec inside <>');
+      }
+      checkScheme(s, uriStart, uriEnd);
+      const params = new Params();
+      const stop = parseParams(s, uriEnd + 1, end, params);
+      if (stop !== end) throw new SipParseError('Unexpected comma in address');
+      return new NameAddr(s.slice(uriStart, uriEnd), displayName, params);
+    }
+  }
+  // addr-spec without brackets: it ends at the first ';' or whitespace.
+  uriStart = i;
+  uriEnd = i;
+  while (uriEnd < end) {
+    const c = s.charCodeAt(uriEnd);
+    if (c === 0x3b || isWs(c)) break;
+    if (c === 0x3f || c === 0x2c) throw new SipParseError('An address with ? or , must be enclosed in <>');
+    uriEnd++;
+  }
+  if (uriEnd === uriStart) throw new SipParseError('Missing address');
+  checkScheme(s, uriStart, uriEnd);
+  const params = new Params();
+  const stop = parseParams(s, uriEnd, end, params);
+  if (stop !== end) throw new SipParseError('Unexpected comma in address');
+  return new NameAddr(s.slice(uriStart, uriEnd), displayName, params);
+}
+
+/**
+ * The structural check made before the URI itself is parsed (on first use): a scheme
+ * (`ALPHA *(ALPHA / DIGIT / + / - / .)`), a colon, and no whitespace or control characters.
+ */
+function checkScheme(s: string, start: number, end: number): void {
+  if (!isAlpha(s.charCodeAt(start))) throw new SipParseError('URI scheme must start with a letter');
+  let i = start + 1;
+  while (i < end && isIn(SCHEME, s.charCodeAt(i))) i++;
+  if (i >= end - 1 || s.charCodeAt(i) !== 0x3a) throw new SipParseError('URI without a scheme');
+  for (i++; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x22 || c === 0x3c || c === 0x3e) throw new SipParseError('Invalid character in URI');
+  }
+}
