@@ -127,7 +127,7 @@ export function parseAuthHeader(s: string): AuthHeader {
   // token68 form: one opaque value, no '=' after a token (RFC 7235 §2.1).
   const n0 = scanToken(s, i, end);
   const after = skipWs(s, n0, end);
-  if (n0 > i && (after >= end || (s.charCodeAt(after) !== 0x3d && s.charCodeAt(after) !== 0x2c))) {
+  if (n0 > i && !equalsIgnoreCase(scheme, 'Digest') && (after >= end || (s.charCodeAt(after) !== 0x3d && s.charCodeAt(after) !== 0x2c))) {
     let k = i;
     while (k < end && s.charCodeAt(k) !== 0x20) k++;
     if (skipWs(s, k, end) === end) return new AuthHeader(scheme, params, s.slice(i, k));
