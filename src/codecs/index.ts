@@ -42,3 +42,5 @@ export {
 export type { ToneComponent, DtmfToneOptions, ToneSpec, TonePlan } from './tones.js';
 export { DtmfDetector, detectDtmf } from './dtmf-detector.js';
 export type { DtmfDetectorOptions } from './dtmf-detector.js';
+export { PacketLossConcealer } from './plc.js';
+export type { PacketLossConcealerOptions } from './plc.js';
