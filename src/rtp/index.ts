@@ -55,3 +55,7 @@ export { JitterBuffer } from './jitter-buffer.js';
 export type { JitterBufferPacket, JitterBufferOutput, JitterBufferStats, JitterBufferOptions } from './jitter-buffer.js';
 export { QuantileTargetRule } from './jitter-target.js';
 export type { JitterTargetRule, QuantileTargetRuleOptions } from './jitter-target.js';
+export { PortPool } from './port-pool.js';
+export type { PortPoolOptions } from './port-pool.js';
+export { RtpSession } from './rtp-session.js';
+export type { RtpSessionOptions, RtpSessionEvents, RtpRemote } from './rtp-session.js';
