@@ -181,7 +181,8 @@ export class PcmMixer {
       const y = Math.round(v * gain);
       out[i] = y > 32767 ? 32767 : y < -32768 ? -32768 : y;
     }
-    return target > 0.999999 ? 1 : target;
+    // Within half an LSB of full scale of unity: back to the exact integer fast path.
+    return target > 1 - 1 / 65536 ? 1 : target;
   }
 }
 
