@@ -121,6 +121,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   roundTripTime: number | undefined;
   /** Reception statistics for the current remote source. */
   receptionStats: ReceptionStatistics | undefined;
+  /** The local RTP port (put it in the SDP). */
+  readonly localPort: number;
+  /** The local RTCP port (equal to localPort with rtcp-mux). */
+  readonly localRtcpPort: number;
 
   private readonly rtpSocket: Socket;
   private readonly rtcpSocket: Socket | undefined;
@@ -170,6 +174,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.random = options.random ?? Math.random;
     this.rtpSocket = rtpSocket;
     this.rtcpSocket = rtcpSocket;
+    this.localPort = rtpSocket.address().port;
+    this.localRtcpPort = (rtcpSocket ?? rtpSocket).address().port;
     this.pool = options.portPool;
     this.pooledPort = pooledPort;
     this.mux = options.rtcpMux ?? false;
@@ -248,15 +254,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     throw new RtpSessionError('no-free-port', `no free RTP port pair in ${pool.min}-${pool.max}`);
   }
 
-  /** The local RTP port (put it in the SDP). */
-  get localPort(): number {
-    return this.rtpSocket.address().port;
-  }
-
-  /** The local RTCP port (equal to localPort with rtcp-mux). */
-  get localRtcpPort(): number {
-    return (this.rtcpSocket ?? this.rtpSocket).address().port;
-  }
 
   /** The address media is sent to now (latched source or SDP address), if any. */
   get sendTarget(): { address: string; port: number } | undefined {
