@@ -11,8 +11,9 @@
  * sample for µ-law and the top 12 for A-law, so the encode tables have 16,384 and 4,096 entries
  * (indexed `(x >> 2) & 0x3FFF` and `(x >> 4) & 0xFFF`), small enough to stay in L1 cache. The
  * `(src, dst)` functions allocate nothing per call; where both buffers are 4-byte aligned they
- * move four samples per 32-bit access (two `Int32` reads of PCM, one `Uint32` write of codes,
- * and the reverse for decoding), with a scalar loop for the unaligned head and tail.
+ * move four samples per 32-bit access (two `Int32` reads of PCM, one `Uint32` write of codes;
+ * for decoding one `Uint32` read of codes and two lookups in a code-pair table, each giving two
+ * samples as one `Int32` write), with a scalar loop for the unaligned head and tail.
  */
 import { CodecRangeError } from './errors.js';
 
@@ -82,11 +83,13 @@ const ALAW_ENCODE = new Uint8Array(1 << 12);
 /** Decoded sample for each µ-law / A-law code. */
 const MULAW_DECODE = new Int16Array(256);
 const ALAW_DECODE = new Int16Array(256);
-/** The same as the decode tables, as 16-bit patterns for the 32-bit fast path. */
-const MULAW_DECODE_LO = new Uint32Array(256);
-const MULAW_DECODE_HI = new Uint32Array(256);
-const ALAW_DECODE_LO = new Uint32Array(256);
-const ALAW_DECODE_HI = new Uint32Array(256);
+/**
+ * Decode tables for the 32-bit fast path: entry `c0 | c1 << 8` holds the samples of the code
+ * pair (c0, c1) packed as one little-endian 32-bit word, so two codes become two samples in
+ * one lookup and one store. 256 KiB each, built once.
+ */
+const MULAW_DECODE_PAIR = new Uint32Array(1 << 16);
+const ALAW_DECODE_PAIR = new Uint32Array(1 << 16);
 /** Transcoding tables: `MULAW_TO_ALAW[µ-law code]` is the A-law code, and back. */
 const MULAW_TO_ALAW = new Uint8Array(256);
 const ALAW_TO_MULAW = new Uint8Array(256);
@@ -103,10 +106,12 @@ for (let c = 0; c < 256; c++) {
   const a = aLawExpandReference(c);
   MULAW_DECODE[c] = mu;
   ALAW_DECODE[c] = a;
-  MULAW_DECODE_LO[c] = mu & 0xffff;
-  MULAW_DECODE_HI[c] = (mu & 0xffff) << 16;
-  ALAW_DECODE_LO[c] = a & 0xffff;
-  ALAW_DECODE_HI[c] = (a & 0xffff) << 16;
+}
+for (let pair = 0; pair < 1 << 16; pair++) {
+  const c0 = pair & 0xff;
+  const c1 = pair >>> 8;
+  MULAW_DECODE_PAIR[pair] = (MULAW_DECODE[c0]! & 0xffff) | (MULAW_DECODE[c1]! << 16);
+  ALAW_DECODE_PAIR[pair] = (ALAW_DECODE[c0]! & 0xffff) | (ALAW_DECODE[c1]! << 16);
 }
 for (let c = 0; c < 256; c++) {
   // Transcode through the linear domain: decode with one law (G.191 expand), re-encode with the
@@ -181,7 +186,30 @@ function alignedHead(pcm: Int16Array, codes: Uint8Array, n: number): number {
  * ```
  */
 export function encodeMuLaw(pcm: Int16Array, out: Uint8Array): void {
-  encodeWith(MULAW_ENCODE, 2, pcm, out, 'encodeMuLaw');
+  // One specialised loop per law (constant shifts and masks, one table): measurably faster in
+  // V8 than a shared loop taking the table and shift as parameters.
+  const n = pcm.length;
+  checkLengths('encodeMuLaw', n, out.length);
+  const t = MULAW_ENCODE;
+  let i = 0;
+  const head = alignedHead(pcm, out, n);
+  if (head >= 0) {
+    for (; i < head; i++) out[i] = t[(pcm[i]! >> 2) & 0x3fff]!;
+    const src = wideWords(pcm.buffer);
+    const dst = byteWords(out.buffer);
+    let s = (pcm.byteOffset + 2 * i) >>> 2;
+    let d = (out.byteOffset + i) >>> 2;
+    const words = (n - i) >>> 2;
+    const end = d + words;
+    // Sample 0 is the low half of a word: bits 2..15 are its index, bits 18..31 sample 1's.
+    for (; d < end; d++, s += 2) {
+      const a = src[s]!;
+      const b = src[s + 1]!;
+      dst[d] = t[(a >>> 2) & 0x3fff]! | (t[a >>> 18]! << 8) | (t[(b >>> 2) & 0x3fff]! << 16) | (t[b >>> 18]! << 24);
+    }
+    i += words << 2;
+  }
+  for (; i < n; i++) out[i] = t[(pcm[i]! >> 2) & 0x3fff]!;
 }
 
 /**
@@ -195,7 +223,28 @@ export function encodeMuLaw(pcm: Int16Array, out: Uint8Array): void {
  * ```
  */
 export function encodeALaw(pcm: Int16Array, out: Uint8Array): void {
-  encodeWith(ALAW_ENCODE, 4, pcm, out, 'encodeALaw');
+  const n = pcm.length;
+  checkLengths('encodeALaw', n, out.length);
+  const t = ALAW_ENCODE;
+  let i = 0;
+  const head = alignedHead(pcm, out, n);
+  if (head >= 0) {
+    for (; i < head; i++) out[i] = t[(pcm[i]! >> 4) & 0xfff]!;
+    const src = wideWords(pcm.buffer);
+    const dst = byteWords(out.buffer);
+    let s = (pcm.byteOffset + 2 * i) >>> 2;
+    let d = (out.byteOffset + i) >>> 2;
+    const words = (n - i) >>> 2;
+    const end = d + words;
+    // Bits 4..15 of a word index sample 0, bits 20..31 sample 1.
+    for (; d < end; d++, s += 2) {
+      const a = src[s]!;
+      const b = src[s + 1]!;
+      dst[d] = t[(a >>> 4) & 0xfff]! | (t[a >>> 20]! << 8) | (t[(b >>> 4) & 0xfff]! << 16) | (t[b >>> 20]! << 24);
+    }
+    i += words << 2;
+  }
+  for (; i < n; i++) out[i] = t[(pcm[i]! >> 4) & 0xfff]!;
 }
 
 /**
@@ -210,7 +259,7 @@ export function encodeALaw(pcm: Int16Array, out: Uint8Array): void {
  * ```
  */
 export function decodeMuLaw(codes: Uint8Array, out: Int16Array): void {
-  decodeWith(MULAW_DECODE, MULAW_DECODE_LO, MULAW_DECODE_HI, codes, out, 'decodeMuLaw');
+  decodeWith(MULAW_DECODE, MULAW_DECODE_PAIR, codes, out, 'decodeMuLaw');
 }
 
 /**
@@ -224,7 +273,7 @@ export function decodeMuLaw(codes: Uint8Array, out: Int16Array): void {
  * ```
  */
 export function decodeALaw(codes: Uint8Array, out: Int16Array): void {
-  decodeWith(ALAW_DECODE, ALAW_DECODE_LO, ALAW_DECODE_HI, codes, out, 'decodeALaw');
+  decodeWith(ALAW_DECODE, ALAW_DECODE_PAIR, codes, out, 'decodeALaw');
 }
 
 /**
@@ -361,48 +410,10 @@ export function aLawDecodeSample(code: number): number {
 // --- Loops -----------------------------------------------------------------------------------
 
 /**
- * Shared encode loop. `shift` is 2 for µ-law (14-bit index) and 4 for A-law (12-bit index):
- * the table index of a sample in the low half of a 32-bit word is `(w >>> shift) & mask`, of
- * the high half `w >>> (16 + shift)`, with no sign extension needed.
+ * Shared decode loop (the table lookups dominate, so sharing it costs nothing measurable):
+ * one 32-bit read of four codes, two pair-table lookups, two 32-bit writes.
  */
-function encodeWith(table: Uint8Array, shift: 2 | 4, pcm: Int16Array, out: Uint8Array, what: string): void {
-  const n = pcm.length;
-  checkLengths(what, n, out.length);
-  const mask = 0xffff >>> shift;
-  const hiShift = 16 + shift;
-  let i = 0;
-  const head = alignedHead(pcm, out, n);
-  if (head >= 0) {
-    for (; i < head; i++) out[i] = table[(pcm[i]! >> shift) & mask]!;
-    const src = wideWords(pcm.buffer);
-    const dst = byteWords(out.buffer);
-    let s = (pcm.byteOffset + 2 * i) >>> 2;
-    let d = (out.byteOffset + i) >>> 2;
-    const words = (n - i) >>> 2;
-    const end = d + words;
-    for (; d < end; d++, s += 2) {
-      const a = src[s]!;
-      const b = src[s + 1]!;
-      dst[d] =
-        table[(a >>> shift) & mask]! |
-        (table[a >>> hiShift]! << 8) |
-        (table[(b >>> shift) & mask]! << 16) |
-        (table[b >>> hiShift]! << 24);
-    }
-    i += words << 2;
-  }
-  for (; i < n; i++) out[i] = table[(pcm[i]! >> shift) & mask]!;
-}
-
-/** Shared decode loop; `lo`/`hi` hold each code's sample as a 16-bit pattern, pre-shifted. */
-function decodeWith(
-  table: Int16Array,
-  lo: Uint32Array,
-  hi: Uint32Array,
-  codes: Uint8Array,
-  out: Int16Array,
-  what: string,
-): void {
+function decodeWith(table: Int16Array, pairs: Uint32Array, codes: Uint8Array, out: Int16Array, what: string): void {
   const n = codes.length;
   checkLengths(what, n, out.length);
   let i = 0;
@@ -417,8 +428,8 @@ function decodeWith(
     const end = s + words;
     for (; s < end; s++, d += 2) {
       const w = src[s]!;
-      dst[d] = lo[w & 0xff]! | hi[(w >>> 8) & 0xff]!;
-      dst[d + 1] = lo[(w >>> 16) & 0xff]! | hi[w >>> 24]!;
+      dst[d] = pairs[w & 0xffff]!;
+      dst[d + 1] = pairs[w >>> 16]!;
     }
     i += words << 2;
   }
