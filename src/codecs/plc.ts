@@ -238,23 +238,10 @@ export class PacketLossConcealer {
    * every second lag with 2:1 decimated sums, then a full-resolution search around the best.
    */
   private estimatePitch(): number {
-    const h = this.history;
-    const start = this.historyLen - this.corrLen;
-    const score = (lag: number, stride: number): number => {
-      let num = 0;
-      let energy = 0;
-      for (let i = 0; i < this.corrLen; i += stride) {
-        const past = h[start + i - lag]!;
-        num += h[start + i]! * past;
-        energy += past * past;
-      }
-      // A floor on the energy keeps near-silent stretches from producing huge scores.
-      return num / Math.sqrt(Math.max(energy, 250 * (this.corrLen / stride)));
-    };
     let best = this.pitchMax;
     let bestScore = Number.NEGATIVE_INFINITY;
     for (let lag = this.pitchMin; lag <= this.pitchMax; lag += 2) {
-      const s = score(lag, 2);
+      const s = this.correlation(lag, 2);
       if (s > bestScore) {
         bestScore = s;
         best = lag;
@@ -263,12 +250,27 @@ export class PacketLossConcealer {
     const coarse = best;
     bestScore = Number.NEGATIVE_INFINITY;
     for (let lag = Math.max(this.pitchMin, coarse - 1); lag <= Math.min(this.pitchMax, coarse + 1); lag++) {
-      const s = score(lag, 1);
+      const s = this.correlation(lag, 1);
       if (s > bestScore) {
         bestScore = s;
         best = lag;
       }
     }
     return best;
+  }
+
+  /** Normalised cross-correlation of the last 20 ms with the signal `lag` earlier. */
+  private correlation(lag: number, stride: number): number {
+    const h = this.history;
+    const start = this.historyLen - this.corrLen;
+    let num = 0;
+    let energy = 0;
+    for (let i = 0; i < this.corrLen; i += stride) {
+      const past = h[start + i - lag]!;
+      num += h[start + i]! * past;
+      energy += past * past;
+    }
+    // A floor on the energy keeps near-silent stretches from producing huge scores.
+    return num / Math.sqrt(Math.max(energy, 250 * (this.corrLen / stride)));
   }
 }

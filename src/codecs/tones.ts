@@ -210,6 +210,7 @@ export const EUROPEAN_TONES: TonePlan = {
  */
 export class ToneGenerator {
   private readonly segments: number[];
+  private readonly components: ToneComponent[];
   private readonly ramp: number;
   private segment = 0;
   private position = 0;
@@ -220,6 +221,7 @@ export class ToneGenerator {
     private readonly sampleRate = 8000,
   ) {
     this.segments = spec.cadence.map((ms) => Math.round((ms * sampleRate) / 1000));
+    this.components = spec.frequencies.map((frequency) => ({ frequency, levelDbm0: spec.levelDbm0 }));
     this.ramp = Math.max(1, Math.round(sampleRate / 1000));
   }
 
@@ -236,7 +238,7 @@ export class ToneGenerator {
    */
   generate(out: Int16Array): number {
     out.fill(0);
-    const comps = this.spec.frequencies.map((frequency) => ({ frequency, levelDbm0: this.spec.levelDbm0 }));
+    const comps = this.components;
     if (this.segments.length === 0) {
       addTone(out, comps, this.sampleRate, 0, out.length, 0, this.position);
       this.position += out.length;
