@@ -16,7 +16,10 @@ export type JitterBufferOutput =
   | {
       kind: 'frame';
       payload: Uint8Array;
-      /** Extended (unwrapped) RTP timestamp and sequence number of the frame. */
+      /**
+       * Extended (unwrapped) RTP timestamp and sequence number of the frame; they start from
+       * the stream's first packet and restart after an SSRC change or a resynchronisation.
+       */
       timestamp: number;
       sequenceNumber: number;
       ssrc: number;
