@@ -11,7 +11,14 @@ import { CodecRangeError } from './errors.js';
 /** Amplitude (16-bit scale) of a 0 dBm0 sine. */
 const DBM0_AMPLITUDE = 32768 * 10 ** (-3.17 / 20);
 
-/** Sine amplitude of a component at `levelDbm0`. */
+/**
+ * Sine amplitude (16-bit scale) of a tone component at `levelDbm0`.
+ *
+ * @example
+ * ```ts
+ * dbm0ToAmplitude(-10); // ≈ 7,180
+ * ```
+ */
 export function dbm0ToAmplitude(levelDbm0: number): number {
   return DBM0_AMPLITUDE * 10 ** (levelDbm0 / 20);
 }

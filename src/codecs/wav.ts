@@ -264,7 +264,15 @@ export function decodeWavSamples(wav: WavAudio): Int16Array {
   }
 }
 
-/** Byte length of the header {@link wavHeader} produces for `format`. */
+/**
+ * Byte length of the header {@link wavHeader} produces for `format` (where the samples start).
+ *
+ * @example
+ * ```ts
+ * wavHeaderLength('pcm16'); // 44
+ * wavHeaderLength('mulaw'); // 58
+ * ```
+ */
 export function wavHeaderLength(format: WavEncoding): number {
   return format === 'pcm16' ? 44 : 58;
 }
