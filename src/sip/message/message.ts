@@ -362,7 +362,7 @@ export abstract class SipMessageBase {
   // ---- typed accessors ----
 
   private typed<T>(id: number, parse: (values: string[]) => T): T {
-    const cache = (this.cache ??= new Array(HEADER_ID_COUNT + 1));
+    const cache = (this.cache ??= newCache());
     const hit = cache[id] as T | undefined;
     if (hit !== undefined) return hit;
     const values = this.wiresById(id);
@@ -386,7 +386,7 @@ export abstract class SipMessageBase {
    * (or an error when `required`); on several lines: an error.
    */
   private typedOne<T>(id: number, parse: (v: string) => T, required: boolean): T | undefined {
-    const cache = (this.cache ??= new Array(HEADER_ID_COUNT + 1));
+    const cache = (this.cache ??= newCache());
     const hit = cache[id];
     if (hit !== undefined) return hit === ABSENT ? undefined : (hit as T);
     const i = this.firstById(id);
@@ -408,9 +408,6 @@ export abstract class SipMessageBase {
     return result;
   }
 
-  private single(id: number): string | undefined {
-    return this.typedOne(id, identity, false);
-  }
 
   /** Every Via value, top first, across lines (§20.42). */
   get via(): Via[] {
@@ -439,7 +436,7 @@ export abstract class SipMessageBase {
       if (e instanceof SipParseError) throw new SipParseError(`Invalid Via header: ${e.message}`, e.status);
       throw e;
     }
-    (this.cache ??= new Array(HEADER_ID_COUNT + 1))[TOP_VIA] = top;
+    (this.cache ??= newCache())[TOP_VIA] = top;
     return top;
   }
 
@@ -499,14 +496,12 @@ export abstract class SipMessageBase {
 
   /** Max-Forwards (0–255), or `undefined` when absent. */
   get maxForwards(): number | undefined {
-    const v = this.single(H.MaxForwards);
-    return v === undefined ? undefined : parseDeltaSeconds(v, 'Max-Forwards', 255);
+    return this.typedOne(H.MaxForwards, parseMaxForwards, false);
   }
 
   /** Content-Length as declared, or the body length when the header is absent. */
   get contentLength(): number {
-    const v = this.single(H.ContentLength);
-    return v === undefined ? this.body.length : parseDeltaSeconds(v, 'Content-Length');
+    return this.typedOne(H.ContentLength, parseSeconds, false) ?? this.body.length;
   }
 
   get contentType(): MediaType | undefined {
@@ -518,13 +513,11 @@ export abstract class SipMessageBase {
 
   /** Expires in seconds (§20.19), or `undefined`. */
   get expires(): number | undefined {
-    const v = this.single(H.Expires);
-    return v === undefined ? undefined : parseDeltaSeconds(v, 'Expires');
+    return this.typedOne(H.Expires, parseSeconds, false);
   }
 
   get minExpires(): number | undefined {
-    const v = this.single(H.MinExpires);
-    return v === undefined ? undefined : parseDeltaSeconds(v, 'Min-Expires');
+    return this.typedOne(H.MinExpires, parseSeconds, false);
   }
 
   /** One challenge per WWW-Authenticate line (§20.44). */
@@ -576,8 +569,7 @@ export abstract class SipMessageBase {
 
   /** RSeq (RFC 3262 §7.1). */
   get rseq(): number | undefined {
-    const v = this.single(H.RSeq);
-    return v === undefined ? undefined : parseDeltaSeconds(v, 'RSeq');
+    return this.typedOne(H.RSeq, parseSeconds, false);
   }
 
   get rack(): RAck | undefined {
@@ -590,8 +582,7 @@ export abstract class SipMessageBase {
 
   /** Min-SE in seconds (RFC 4028 §5). */
   get minSE(): number | undefined {
-    const v = this.single(H.MinSE);
-    return v === undefined ? undefined : parseDeltaSeconds(v.split(';')[0]!, 'Min-SE');
+    return this.typedOne(H.MinSE, parseMinSE, false);
   }
 
   /** Reason values (RFC 3326), one per protocol. */
@@ -601,6 +592,16 @@ export abstract class SipMessageBase {
 
   /** Serializes to wire bytes; see {@link serializeMessage}. */
   abstract toBuffer(): Buffer;
+}
+
+/**
+ * A per-message cache of typed header values, indexed by header id. Filled with `undefined`
+ * up front so V8 keeps it a packed array of tagged values: storing objects into a holey
+ * array of small integers would make it change representation on first write.
+ */
+const CACHE_TEMPLATE: unknown[] = new Array<unknown>(HEADER_ID_COUNT + 1).fill(undefined);
+function newCache(): unknown[] {
+  return CACHE_TEMPLATE.slice();
 }
 
 /** Cache slot for the top Via alone (one past the header ids). */
@@ -618,8 +619,18 @@ function parseViaList(vs: string[]): Via[] {
   return listOf(vs, parseVia);
 }
 
-function identity(v: string): string {
-  return v;
+function parseSeconds(v: string): number {
+  return parseDeltaSeconds(v, 'value');
+}
+
+function parseMaxForwards(v: string): number {
+  return parseDeltaSeconds(v, 'value', 255);
+}
+
+/** Min-SE = delta-seconds *(SEMI generic-param) (RFC 4028 §5). */
+function parseMinSE(v: string): number {
+  const semi = v.indexOf(';');
+  return parseDeltaSeconds(semi < 0 ? v : v.slice(0, semi), 'value');
 }
 
 /** Cache marker for a header known to be absent. */
@@ -639,7 +650,7 @@ function parseContact(s: string): NameAddr {
   const a = parseNameAddr(s);
   void a.uri; // a Contact's URI is the target of requests: check it now, not on first use
   const exp = a.params.get('expires');
-  if (typeof exp === 'string') parseDeltaSeconds(exp, 'Contact expires');
+  if (typeof exp === 'string') parseDeltaSeconds(exp, 'expires parameter');
   return a;
 }
 

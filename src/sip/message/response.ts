@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { H, headerId as headerIdOfName } from './header-names.js';
 import { SipResponse, type HeaderValue, type SipRequest } from './message.js';
+import type { NameAddr } from './name-addr.js';
 
 /** Default reason phrases (RFC 3261 §21 and the extensions a PBX meets). */
 const REASONS: Record<number, string> = {
@@ -133,8 +134,14 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
     }
   }
   if (status > 100 && res.has('To')) {
-    const to = res.to;
-    if (to.tag === undefined) {
+    let to: NameAddr | undefined;
+    try {
+      to = res.to;
+    } catch {
+      // A malformed To (the reason for a 400, say) is echoed as received, without a tag:
+      // the response still reaches the sender, which is what matters for an error.
+    }
+    if (to !== undefined && to.tag === undefined) {
       const random = options.random ?? randomBytes;
       to.tag = options.toTag ?? Buffer.from(random(8)).toString('hex');
       res.set('To', to.toString());

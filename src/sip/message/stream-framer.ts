@@ -2,7 +2,9 @@
  * Framing SIP messages in a byte stream (TCP, TLS; RFC 3261 §18.3): a message ends after its
  * header section's empty line plus Content-Length bytes of body. Chunks may split a message
  * anywhere, or carry several. Between messages, CRLF keep-alives (RFC 5626 §4.4.1) are
- * reported: a double CRLF is a ping (answer it with a single CRLF), a single CRLF a pong.
+ * reported: a double CRLF is a ping (answer it with a single CRLF), a single CRLF a pong. A
+ * ping whose two halves arrive in separate reads is reported as a pong, then a ping: a
+ * server ignores pongs (it sends no pings), so it still answers every ping.
  *
  * A framing error (a header section over the size limit, a missing or negative
  * Content-Length value, several Content-Length headers) leaves no way to find the next
@@ -50,6 +52,8 @@ export class SipStreamFramer {
   private readonly limits: SipLimits;
   private readonly validate: boolean;
   private dead = false;
+  /** The last event was a pong for a CRLF that ended its read: a CRLF now completes a ping. */
+  private crlfPending = false;
 
   constructor(options?: ParseOptions) {
     this.limits = resolveLimits(options?.limits);
@@ -71,6 +75,18 @@ export class SipStreamFramer {
     const out: FramerEvent[] = [];
     if (this.dead || chunk.length === 0) return out;
     this.buf = this.buf.length === 0 ? asBuffer(chunk) : Buffer.concat([this.buf, chunk]);
+    // A ping split between two reads arrives as CRLF + CRLF: the first half was reported as a
+    // pong (a client waiting for one must not wait for more bytes); the second half completes
+    // the ping, reported as such.
+    const b = this.buf;
+    if (this.crlfPending && this.pending === null) {
+      if (b.length === 1 && b[0] === CR) return out; // half of the second half: wait
+      if (b.length >= 2 && b[0] === CR && b[1] === LF && !(b.length >= 4 && b[2] === CR && b[3] === LF)) {
+        out.push({ type: 'ping' });
+        this.consume(2);
+      }
+    }
+    this.crlfPending = false;
     while (this.buf.length > 0 && !this.dead) {
       if (!this.step(out)) break;
     }
@@ -108,6 +124,7 @@ export class SipStreamFramer {
         }
         if (buf.length === 2 || buf[2] !== CR) {
           out.push({ type: 'pong' });
+          this.crlfPending = buf.length === 2;
           this.consume(2);
           return true;
         }

@@ -2,6 +2,7 @@
  * RFC 4475 (SIP torture tests) and RFC 5118 (IPv6 torture tests), from the byte-exact
  * fixtures in test/fixtures/rfc4475 (see its README for provenance and quirks).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,7 +72,7 @@ describe('fixtures', () => {
     expect(sums.length).toBe(62);
     for (const line of sums) {
       const [hash, file] = line.split(/\s+\*?/);
-      const actual = require('node:crypto').createHash('sha256').update(load(file!)).digest('hex');
+      const actual = createHash('sha256').update(load(file!)).digest('hex');
       expect(actual, file).toBe(hash);
     }
   });
