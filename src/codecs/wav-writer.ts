@@ -68,6 +68,8 @@ export class WavStreamWriter {
   private readonly onError: ((error: Error) => void) | undefined;
   private state: State = 'open';
   private closeRequested = false;
+  /** Set when a write would pass the 4 GiB limit: later writes are refused. */
+  private full = false;
   /** Bytes accepted by write() so far (queued or written). */
   private queuedBytes = 0;
   /** Data bytes known to be on the sink. */
@@ -110,7 +112,7 @@ export class WavStreamWriter {
     if (samples.length % (this.options.channels ?? 1) !== 0) {
       throw new CodecRangeError(`${samples.length} samples is not a whole number of frames`);
     }
-    if (this.state !== 'open') return false;
+    if (this.state !== 'open' || this.full) return false;
     const bytes = new Uint8Array(this.format === 'pcm16' ? samples.length * 2 : samples.length);
     encodeWavBody(samples, this.format, bytes);
     return this.enqueue(bytes);
@@ -126,7 +128,7 @@ export class WavStreamWriter {
     if (data.length % this.blockAlign !== 0) {
       throw new CodecRangeError(`${data.length} bytes is not a whole number of ${this.blockAlign}-byte frames`);
     }
-    if (this.state !== 'open') return false;
+    if (this.state !== 'open' || this.full) return false;
     return this.enqueue(data.slice());
   }
 
@@ -170,7 +172,10 @@ export class WavStreamWriter {
 
   private enqueue(bytes: Uint8Array): boolean {
     if (this.queuedBytes + bytes.length + this.headerLength + 1 > 0xffffffff) {
-      this.fail(new CodecRangeError('recording would exceed the 4 GiB WAV limit'));
+      // Refuse this and later writes, but let what is already queued reach the file first.
+      this.full = true;
+      const error = new CodecRangeError('recording would exceed the 4 GiB WAV limit');
+      this.tail = this.tail.then(() => this.fail(error));
       return false;
     }
     const position = this.headerLength + this.queuedBytes;

@@ -322,6 +322,21 @@ describe('WavStreamWriter', () => {
     expect(sink.closed).toBe(1);
   });
 
+  it('refuses writes past the 4 GiB WAV limit, after writing what was queued before', async () => {
+    const sink = new MemorySink();
+    const errors: Error[] = [];
+    const writer = new WavStreamWriter(sink, { sampleRate: 8000, onError: (e) => errors.push(e) });
+    expect(writer.write(new Int16Array([1, 2]))).toBe(true);
+    // White-box: pretend 4 GiB minus a little has already been queued.
+    (writer as unknown as { queuedBytes: number }).queuedBytes = 0xffffffff - 50;
+    expect(writer.write(new Int16Array(100))).toBe(false);
+    expect(writer.write(new Int16Array(1))).toBe(false);
+    await expect(writer.close()).rejects.toThrow(CodecRangeError);
+    expect(errors.length).toBe(1);
+    expect(sink.closed).toBe(1);
+    expect([...decodeWavSamples(readWav(sink.bytes))]).toEqual([1, 2]);
+  });
+
   it('rejects a partial frame synchronously', () => {
     const writer = new WavStreamWriter(new MemorySink(), { sampleRate: 8000, channels: 2 });
     expect(() => writer.write(new Int16Array(3))).toThrow(CodecRangeError);
