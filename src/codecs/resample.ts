@@ -71,7 +71,7 @@ function clamp16(v: number): number {
  */
 export class Upsampler {
   /** Output samples of delay (2 ms at 16 kHz). */
-  readonly delay = 2 * (PAIRS);
+  readonly delay = 2 * PAIRS;
   /** [history of 2·PAIRS − 1 inputs | current input]. */
   private work = new Int16Array(2 * PAIRS - 1);
 

@@ -47,6 +47,7 @@ export class VoiceActivityDetector {
   private readonly thresholdDbov: number;
   private readonly marginDb: number;
   private readonly hangoverMs: number;
+  private talking = false;
 
   constructor(options: VadOptions = {}) {
     this.sampleRate = options.sampleRate ?? 8000;
@@ -66,8 +67,15 @@ export class VoiceActivityDetector {
     const loud = this.isVoice(level);
     if (level < this.noiseFloorDbov) this.noiseFloorDbov = Math.max(level, -100);
     else this.noiseFloorDbov += (FLOOR_RISE_DB_PER_S * ms) / 1000;
-    this.silenceMs = loud ? 0 : this.silenceMs + ms;
-    return this.silenceMs <= this.hangoverMs && !(this.silenceMs === 0 && !loud);
+    if (loud) {
+      this.silenceMs = 0;
+      this.talking = true;
+    } else {
+      this.silenceMs += ms;
+      // The hangover applies only after voice: leading silence is never "voice".
+      if (this.silenceMs > this.hangoverMs) this.talking = false;
+    }
+    return this.talking;
   }
 
   /** Whether a frame at `levelDbov` counts as voice right now (without updating state). */
@@ -78,6 +86,7 @@ export class VoiceActivityDetector {
   /** Forgets the noise floor and the silence count. */
   reset(): void {
     this.silenceMs = 0;
+    this.talking = false;
     this.noiseFloorDbov = this.thresholdDbov - this.marginDb;
   }
 }

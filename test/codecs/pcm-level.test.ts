@@ -64,6 +64,17 @@ describe('VoiceActivityDetector', () => {
     expect(vad.silenceMs).toBeGreaterThanOrEqual(2900);
   });
 
+  it('applies the hangover only after voice', () => {
+    const vad = new VoiceActivityDetector({ hangoverMs: 100 });
+    expect(vad.process(silence(20))).toBe(false);
+    expect(vad.process(speech.subarray(8000, 8160))).toBe(true);
+    for (let k = 0; k < 5; k++) expect(vad.process(silence(20))).toBe(true); // 100 ms of hangover
+    expect(vad.process(silence(20))).toBe(false);
+    expect(vad.silenceMs).toBe(120);
+    vad.reset();
+    expect(vad.silenceMs).toBe(0);
+  });
+
   it('learns a steady noise floor and does not count it as voice', () => {
     const vad = new VoiceActivityDetector();
     const noise = noiseAtDbm0(8000 * 5, -40, 1); // loud line noise, above the absolute floor
