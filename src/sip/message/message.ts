@@ -121,16 +121,25 @@ export abstract class SipMessageBase {
   private ids: number[] | null = null;
   // Typed accessor results, by header id.
   private cache: unknown[] | null = null;
+  // Index of the first line of each known header id (-1: none) and a bit per id that occurs
+  // more than once, filled in by the parser so single-valued look-ups need no scan. Dropped on
+  // the first mutation.
+  private first: number[] | null = null;
+  private dupLo = 0;
+  private dupHi = 0;
 
   abstract readonly isRequest: boolean;
 
   /** @internal Used by the parser to attach the header section. */
-  _attach(src: string, offs: number[], count: number): void {
+  _attach(src: string, offs: number[], count: number, first: number[] | null = null, dupLo = 0, dupHi = 0): void {
     this.src = src;
     this.offs = offs;
     this.n = count;
     this.names = this.values = this.ids = null;
     this.cache = null;
+    this.first = first;
+    this.dupLo = dupLo;
+    this.dupHi = dupHi;
   }
 
   private materialize(): void {
@@ -148,6 +157,7 @@ export abstract class SipMessageBase {
     this.ids = ids;
     this.offs = null;
     this.src = '';
+    this.first = null;
   }
 
   /** Number of header lines. */
@@ -217,6 +227,7 @@ export abstract class SipMessageBase {
   }
 
   private firstById(id: number): number {
+    if (this.first !== null) return this.first[id]!;
     const count = this.headerCount;
     for (let i = 0; i < count; i++) if (this.idAt(i) === id) return i;
     return -1;
@@ -396,7 +407,9 @@ export abstract class SipMessageBase {
       cache[id] = ABSENT;
       return undefined;
     }
-    if (this._findId(id, i + 1) >= 0) throw new SipParseError(`Invalid ${name} header: appears more than once`);
+    const dup =
+      this.first !== null ? ((id < 32 ? this.dupLo >>> id : this.dupHi >>> (id - 32)) & 1) === 1 : this._findId(id, i + 1) >= 0;
+    if (dup) throw new SipParseError(`Invalid ${name} header: appears more than once`);
     let result: T;
     try {
       result = parse(wireToText(this.wireAt(i)));

@@ -12,7 +12,7 @@
  */
 import { CR, HTAB, LF, SP, TOKEN, isDigit, wireToText } from './chars.js';
 import { SipParseError } from './errors.js';
-import { H, headerIdOf } from './header-names.js';
+import { H, HEADER_ID_COUNT, headerIdOf } from './header-names.js';
 import { FOLDED, SipRequest, SipResponse, type SipMessage } from './message.js';
 
 /** Limits that end parsing with a {@link SipParseError} instead of growing memory. */
@@ -60,6 +60,7 @@ export function asBuffer(data: Uint8Array): Buffer {
 // A plain array of small integers, not an Int32Array: V8 copies one with `slice` an order of
 // magnitude faster than it allocates a typed array (~25 ns against ~400 ns).
 const scratch: number[] = new Array<number>(5 * 64).fill(0);
+const FIRST_TEMPLATE: number[] = new Array<number>(HEADER_ID_COUNT).fill(-1);
 
 /**
  * Parses the start line and header section `buf[start..end)` (which ends with the last header
@@ -129,7 +130,18 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: SipLi
     }
     pos = nl + 1;
   }
-  msg._attach(src, o.slice(0, n * 5), n);
+  // First line of each known header, and which ones repeat (see SipMessageBase._attach).
+  const first = FIRST_TEMPLATE.slice();
+  let dupLo = 0;
+  let dupHi = 0;
+  for (let k = 0; k < n; k++) {
+    const id = o[k * 5]! & 0xff;
+    if (id === 0) continue;
+    if (first[id]! < 0) first[id] = k;
+    else if (id < 32) dupLo |= 1 << id;
+    else dupHi |= 1 << (id - 32);
+  }
+  msg._attach(src, o.slice(0, n * 5), n, first, dupLo, dupHi);
   return msg;
 }
 
