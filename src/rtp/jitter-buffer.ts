@@ -102,7 +102,7 @@ const MISSED = 3; // its slot was concealed
  * removed frame (−20 ms) — or freely at the start of a talkspurt (a marker bit, or a
  * timestamp jump after silence), which is where changing it is inaudible. The target offset
  * comes from a {@link JitterTargetRule} (default {@link QuantileTargetRule}); the buffer keeps
- * `offset` in the band [target, target + 1 frame + 10 ms]:
+ * `offset` in the band [target, target + 1 frame + 5 ms]:
  *
  * - **underrun** (the due frame is missing and nothing later is queued) while `offset` <
  *   target + 10 ms: conceal; if the awaited packet then arrives after its slot, the network
@@ -115,12 +115,12 @@ const MISSED = 3; // its slot was concealed
  * - **nothing queued** beyond that (a stall, or DTX silence): conceal and let media time run,
  *   still waiting for the same sequence number — it either starts a talkspurt (later
  *   timestamp: re-anchor) or turns out late (older timestamp: dropped on arrival).
- * - **too much delay** (`offset` more than a frame + 10 ms above the target for 1 s, or for
+ * - **too much delay** (`offset` more than a frame + 5 ms above the target for 1 s, or for
  *   0.2 s when 100 ms above): remove one queued frame, if the next is queued too so the
  *   removal cannot cause an underrun. This follows a fast sender clock and releases the
  *   delay after a spike, gradually.
- * - **far below target** (by more than a frame while frames are flowing — a level shift):
- *   insert at once (fast attack).
+ * - **below target** while frames are flowing: by more than a frame (a level shift), insert
+ *   at once (fast attack); by less for half a second, insert.
  *
  * Packets are indexed by extended sequence number in a fixed ring (`capacity` frames), so
  * reordering, duplicates (same sequence already queued or played), late packets (sequence
@@ -177,6 +177,7 @@ export class JitterBuffer {
   private lastNowMs = 0;
   private stallMayHold = false;
   private consecutiveLate = 0;
+  private deficitSinceMs = Number.NaN;
 
   private readonly s: JitterBufferStats = {
     packetsReceived: 0,
@@ -410,7 +411,13 @@ export class JitterBuffer {
           this.advance();
           continue;
         }
-        if (adaptive && this.offset < target - this.frameMs && this.consecutiveConceal === 0) {
+        if (this.offset >= target) this.deficitSinceMs = Number.NaN;
+        else if (Number.isNaN(this.deficitSinceMs)) this.deficitSinceMs = nowMs;
+        if (adaptive && this.consecutiveConceal === 0 && (this.offset < target - this.frameMs || nowMs - this.deficitSinceMs >= 500)) {
+          // Below target: far below (a level shift) → insert now; slightly below for half a
+          // second → insert, so the offset settles in its band instead of hovering just
+          // under the target where packets at the target's edge are late.
+          this.deficitSinceMs = Number.NaN;
           return this.insert();
         }
         const packet = this.slotPacket[i]!;
@@ -475,7 +482,8 @@ export class JitterBuffer {
 
   private shouldRemove(nowMs: number, target: number): boolean {
     const excess = this.offset - target;
-    if (excess < this.frameMs + 10) {
+    // Remove only when the offset would stay above the target afterwards (5 ms hysteresis).
+    if (excess < this.frameMs + 5) {
       this.excessSinceMs = Number.NaN;
       return false;
     }

@@ -14,7 +14,7 @@
  *   lazily so an update is O(1)).
  * - **Cost, not a fixed quantile**: the target spread `d` minimises
  *   `d + lateCostMs × (% of packets later than d)` over the histogram (default: 1% late
- *   costs as much as 20 ms of delay), capped at the `quantile` (0.995). A fixed quantile
+ *   costs as much as 20 ms of delay), capped at the `quantile` (0.985). A fixed quantile
  *   (NetEq, Asterisk) cannot tell a rare 400 ms spike — where 120 ms more delay saves a
  *   handful of packets — from a wide stationary spread, where a few ms more delay saves many;
  *   the cost does: it buys delay only where the histogram is dense. Recomputed every 8
@@ -53,7 +53,7 @@ export interface JitterTargetRule {
 
 /** Options of {@link QuantileTargetRule}. */
 export interface QuantileTargetRuleOptions {
-  /** Never cover more than this quantile of the delay spread; 0.995 by default. */
+  /** Never cover more than this quantile of the delay spread; 0.985 by default. */
   quantile?: number;
   /** Delay (ms) worth 1% fewer late packets; 20 by default. */
   lateCostMs?: number;
@@ -89,7 +89,7 @@ export class QuantileTargetRule implements JitterTargetRule {
   private cacheValid = false;
 
   constructor(options: QuantileTargetRuleOptions = {}) {
-    this.q = options.quantile ?? 0.995;
+    this.q = options.quantile ?? 0.985;
     this.lateCost = (options.lateCostMs ?? 20) * 100;
     this.growth = 1 / (options.forgetFactor ?? 0.9995);
     this.bins = new Float64Array(Math.max(16, Math.ceil(options.maxSpreadMs ?? 1000)) + 1);
