@@ -3,8 +3,8 @@
  * drift-free timer, with an RTCP sender report schedule and a BYE at the end. Any WAV the
  * codecs layer reads works: 16-bit PCM (resampled to 8 kHz if needed), µ-law or A-law.
  *
- * Run it (after compiling the examples with tsc):
- *   node .examples-build/examples/stream-wav.js hello.wav 192.0.2.10 4000
+ * Run it:
+ *   npm run examples && node .examples-build/examples/stream-wav.js hello.wav 192.0.2.10 4000
  * and listen with e.g. `ffplay -protocol_whitelist file,udp,rtp -i peer.sdp`, or capture with
  * `tshark -i lo -d udp.port==4000,rtp`.
  */

@@ -99,8 +99,11 @@ const MISSED = 3; // its slot was concealed
  *
  * Model: a frame with media time `m` (RTP timestamp / clock rate, ms) plays at `m + offset`.
  * `offset` only changes by whole frames — one inserted concealment frame (+20 ms) or one
- * removed frame (−20 ms) — or freely at the start of a talkspurt (a marker bit, or a
- * timestamp jump after silence), which is where changing it is inaudible. The target offset
+ * removed frame (−20 ms) — or freely at the start of a talkspurt, which is where changing
+ * it is inaudible. A talkspurt start is recognised by its timestamp jumping ahead of the
+ * sequence number after DTX silence (RFC 3551 §4.1 — the packet also carries the marker
+ * bit, but the jump is what says how much silence there was, and it survives the loss of
+ * the marker packet). The target offset
  * comes from a {@link JitterTargetRule} (default {@link QuantileTargetRule}); the buffer keeps
  * `offset` in the band [target, target + 1 frame + 5 ms]:
  *
