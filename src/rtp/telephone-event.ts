@@ -22,7 +22,8 @@ import { timestampDiff } from './sequence.js';
  *
  * Receiver rules (§2.5.2): packets with the same timestamp are updates of one event; repeated
  * end packets are duplicates; a lost first packet is tolerated (an update starts the event);
- * a lost end is tolerated (the event ends when a new event starts or after a timeout).
+ * a lost end is tolerated (the event ends when a new event starts or after a timeout); the
+ * segments of a long event are joined whether or not the sender set E on the inner ones.
  *
  * @example
  * ```ts
@@ -179,6 +180,7 @@ export class TelephoneEventReceiver {
   private priorSegments = 0;
   private duration = 0;
   private lastPacketMs = 0;
+  private segmentEnded = false;
   private readonly ended = new Float64Array(16).fill(-1);
   private endedNext = 0;
 
@@ -195,6 +197,7 @@ export class TelephoneEventReceiver {
     const p = parseTelephoneEvent(payload);
     const ts = rtpTimestamp >>> 0;
     const out: TelephoneEventReport[] = [];
+    if (this.active && this.segmentEnded && ts === this.segmentTimestamp) return out; // repeated end of a full segment
     if (this.wasEnded(ts)) return out; // repeated end packet or stale update (§2.5.2.2)
     if (this.active) {
       if (ts === this.segmentTimestamp) {
@@ -205,10 +208,11 @@ export class TelephoneEventReceiver {
         this.rememberEnded(this.segmentTimestamp);
         this.segmentTimestamp = ts;
         this.duration = 0;
+        this.segmentEnded = false;
       } else if (timestampDiff(ts, this.segmentTimestamp) < 0) {
         return out; // an old event's straggler
       } else {
-        out.push(this.finish(true));
+        out.push(this.finish(!this.segmentEnded));
       }
     }
     if (!this.active) {
@@ -219,17 +223,27 @@ export class TelephoneEventReceiver {
       this.segmentTimestamp = ts;
       this.priorSegments = 0;
       this.duration = 0;
+      this.segmentEnded = false;
       out.push({ kind: 'begin', event: p.event, digit: eventToDigit(p.event), timestamp: ts });
     }
     if (p.duration > this.duration) this.duration = p.duration;
     this.lastPacketMs = nowMs;
-    if (p.end) out.push(this.finish(false));
+    if (p.end) {
+      if (p.duration === 0xffff) {
+        // A full-length segment that ends with E: senders differ on whether a long event's
+        // inner segments carry E, so wait — a next segment continues the event, silence
+        // (onTick) or another event ends it.
+        this.segmentEnded = true;
+      } else {
+        out.push(this.finish(false));
+      }
+    }
     return out;
   }
 
   /** Ends an event whose end packets never came, after `timeoutMs` without packets. */
   onTick(nowMs: number): TelephoneEventReport | undefined {
-    if (this.active && nowMs - this.lastPacketMs >= this.timeoutMs) return this.finish(true);
+    if (this.active && nowMs - this.lastPacketMs >= this.timeoutMs) return this.finish(!this.segmentEnded);
     return undefined;
   }
 

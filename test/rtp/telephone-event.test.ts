@@ -132,3 +132,28 @@ describe('TelephoneEventReceiver (RFC 4733 §2.5.2)', () => {
     expect(rx.onPacket(payloadOf(plan[3]!), plan[3]!.timestamp, false, 20001)).toEqual([]);
   });
 });
+
+describe('TelephoneEventReceiver with senders that set E on every segment', () => {
+  it('still joins the segments of a long event into one key press', () => {
+    const rx = new TelephoneEventReceiver();
+    // Mark the end of the first (full) segment with E, three times, as some senders do.
+    const plan = planTelephoneEvent({ event: 9, durationMs: 10000, timestamp: 1000 }).map((p) =>
+      p.payload.duration === 0xffff ? { ...p, payload: { ...p.payload, end: true } } : p,
+    );
+    const first = plan.filter((p) => p.timestamp === 1000);
+    const withRepeats = [...first, first[first.length - 1]!, first[first.length - 1]!, ...plan.filter((p) => p.timestamp !== 1000)];
+    const r = feed(rx, withRepeats);
+    expect(r.map((x) => x.kind)).toEqual(['begin', 'end']);
+    expect(r[1]).toMatchObject({ digit: '9', duration: 80000, endLost: false });
+  });
+
+  it('ends a full-length segment on the timeout when no next segment comes', () => {
+    const rx = new TelephoneEventReceiver({ timeoutMs: 200 });
+    const plan = planTelephoneEvent({ event: 3, durationMs: 10000, timestamp: 0 })
+      .filter((p) => p.timestamp === 0)
+      .map((p) => (p.payload.duration === 0xffff ? { ...p, payload: { ...p.payload, end: true } } : p));
+    const r = feed(rx, plan);
+    expect(r.map((x) => x.kind)).toEqual(['begin']);
+    expect(rx.onTick(0xffff / 8 + 300)).toMatchObject({ kind: 'end', digit: '3', duration: 0xffff, endLost: false });
+  });
+});
