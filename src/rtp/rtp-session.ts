@@ -87,7 +87,8 @@ export interface RtpSessionEvents {
  * Symmetric RTP (for phones behind NAT, which send from a different address than their SDP
  * says): the session sends to the source of the peer's packets — but only *latches* to a
  * source that is plausible: the first packets after an SDP change (open / {@link setRemote}),
- * or the SDP address itself. Once latched, packets from any other source are dropped and
+ * or the SDP address itself, carrying a negotiated payload type. Once latched, packets from
+ * any other source are dropped and
  * counted (`strangerPackets`), so a stranger who learns the port cannot hijack the stream.
  *
  * ```
@@ -155,7 +156,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private closed = false;
   private rtcpTimer: NodeJS.Timeout | undefined;
   private readonly watchdog: NodeJS.Timeout | undefined;
-  private readonly digitTimers = new Set<NodeJS.Timeout>();
+  /** Pending digit timers and the step that resumes each (run on close so its promise settles). */
+  private readonly digitTimers = new Map<NodeJS.Timeout, () => void>();
   // Send path: a ring of reusable datagram buffers; a slot still in flight (its send
   // callback not yet run) is never overwritten — a fresh buffer is used instead.
   private readonly sendRing: Buffer[] = [];
@@ -306,7 +308,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
               this.digitTimers.delete(t);
               step();
             }, wait);
-            this.digitTimers.add(t);
+            this.digitTimers.set(t, step);
             return;
           }
           writeTelephoneEvent(p.payload, payload);
@@ -367,7 +369,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.malformedPackets++;
       return;
     }
-    if (!this.acceptSource(rinfo)) {
+    if (!this.acceptSource(rinfo, packet.payloadType)) {
       this.strangerPackets++;
       return;
     }
@@ -398,15 +400,18 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /**
    * Symmetric-RTP latching. Plausible sources: the latched one; the SDP address (re-latch to
-   * it); or, before any latch since the last SDP change, whoever sends first.
+   * it); or, before any latch since the last SDP change, whoever sends first — with a
+   * negotiated payload type (audio or telephone-event).
    */
-  private acceptSource(rinfo: RemoteInfo): boolean {
+  private acceptSource(rinfo: RemoteInfo, payloadType: number): boolean {
     const l = this.latched;
     if (l && l.address === rinfo.address && l.port === rinfo.port) return true;
     const r = this.remote;
     const fromSdp = r !== undefined && r.address === rinfo.address && r.port === rinfo.port;
     if (!this.symmetric) return fromSdp || r === undefined;
-    if (l === undefined || fromSdp) {
+    // Only media the SDP negotiated can latch: junk with another payload type cannot.
+    const negotiated = payloadType === this.pt || payloadType === this.tePt;
+    if (negotiated && (l === undefined || fromSdp)) {
       this.latched = { address: rinfo.address, port: rinfo.port };
       // RTCP follows the latch: the same port with rtcp-mux, else the SDP's RTCP port when the
       // latch is the SDP address, else port + 1 — until RTCP arrives and shows its real source.
@@ -534,8 +539,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.closed = true;
     if (this.rtcpTimer) clearTimeout(this.rtcpTimer);
     if (this.watchdog) clearInterval(this.watchdog);
-    for (const t of this.digitTimers) clearTimeout(t);
+    // Stop digits in progress; their promises resolve (the step sees the session closed).
+    const pending = [...this.digitTimers];
     this.digitTimers.clear();
+    for (const [t, step] of pending) {
+      clearTimeout(t);
+      step();
+    }
     await Promise.all([closeSocket(this.rtpSocket), this.rtcpSocket ? closeSocket(this.rtcpSocket) : Promise.resolve()]);
     if (this.pool && this.pooledPort !== undefined) this.pool.release(this.pooledPort);
     this.emit('close');

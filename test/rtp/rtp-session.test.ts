@@ -138,6 +138,16 @@ describe('RtpSession over loopback', () => {
     pbx.on('latch', (_addr, port) => latches.push(port));
     let phoneGot = 0;
     phone.on('rtp', () => phoneGot++);
+    // Before the phone's first packet, a stranger's junk with a payload type nobody
+    // negotiated cannot take the latch.
+    const early = createSocket('udp4');
+    sockets.push(early);
+    await new Promise<void>((r) => early.bind(0, '127.0.0.1', () => r()));
+    const junk = new Uint8Array(200);
+    const jn = serializeRtp({ payloadType: 99, sequenceNumber: 1, timestamp: 1, ssrc: 667 }, frame(7), junk);
+    early.send(junk.subarray(0, jn), pbx.localPort, '127.0.0.1');
+    await waitFor(() => pbx.strangerPackets === 1, 2000, 'junk dropped');
+    expect(latches).toEqual([]);
     phone.sendFrame(frame(1));
     await waitFor(() => latches.length === 1, 2000, 'latch');
     expect(latches).toEqual([phone.localPort]);
@@ -151,7 +161,7 @@ describe('RtpSession over loopback', () => {
     const buf = new Uint8Array(200);
     const n = serializeRtp({ payloadType: 0, sequenceNumber: 1, timestamp: 1, ssrc: 666 }, frame(9), buf);
     for (let i = 0; i < 5; i++) stranger.send(buf.subarray(0, n), pbx.localPort, '127.0.0.1');
-    await waitFor(() => pbx.strangerPackets === 5, 2000, 'stranger packets dropped');
+    await waitFor(() => pbx.strangerPackets === 6, 2000, 'stranger packets dropped');
     expect(pbx.sendTarget).toEqual({ address: '127.0.0.1', port: phone.localPort });
     expect(latches).toHaveLength(1);
     // An SDP change (re-INVITE) opens the latch again for the first packets that follow.
@@ -199,6 +209,14 @@ describe('RtpSession over loopback', () => {
     const full = new PortPool({ min: port, max: port + 1, random: () => 0 });
     await expect(RtpSession.open({ address: '127.0.0.1', portPool: full })).rejects.toBeInstanceOf(RtpSessionError);
     expect(full.allocated).toBe(0);
+  });
+
+  it('settles a digit in progress when the session closes', async () => {
+    const [a] = await pair('digit-close');
+    const digit = a.sendDigit('9', 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    await a.close();
+    await expect(digit).resolves.toBeUndefined();
   });
 
   it('refuses to send without a remote, and after close', async () => {
