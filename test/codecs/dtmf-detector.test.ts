@@ -86,12 +86,23 @@ describe('DTMF detection (Q.24)', () => {
     }
   });
 
-  it('accepts twist from +4 dB to -8 dB (high group relative to low) and rejects beyond', () => {
+  it('accepts the worst case Q.24 allows at once: 40 ms, ±1.5 %, twist at the limits, any alignment', () => {
+    for (const d of DTMF_DIGITS) {
+      for (const [lowDev, highDev, twist] of [[0.015, -0.015, 4], [-0.015, 0.015, -8], [0.015, 0.015, -8], [-0.015, -0.015, 4]] as const) {
+        for (let lead = 0; lead < 80; lead += 13) {
+          const pcm = digitTone(d, { ms: 40, lead: 10 + lead / 8, lowDev, highDev, lowDbm0: -12, highDbm0: -12 + twist });
+          expect(detectDtmf(pcm), `${d} ${lowDev} ${highDev} ${twist} +${lead}`).toBe(d);
+        }
+      }
+    }
+  });
+
+  it('accepts twist from +4 dB to -8 dB (high group relative to low) and rejects +7 / -11', () => {
     for (const d of DTMF_DIGITS) {
       for (const twist of [4, 0, -4, -8]) {
         expect(detectDtmf(digitTone(d, { lowDbm0: -12, highDbm0: -12 + twist })), `${d} twist ${twist}`).toBe(d);
       }
-      for (const twist of [6, -10]) expect(detectDtmf(digitTone(d, { lowDbm0: -12, highDbm0: -12 + twist }))).toBe('');
+      for (const twist of [7, -11]) expect(detectDtmf(digitTone(d, { lowDbm0: -12, highDbm0: -12 + twist }))).toBe('');
     }
   });
 
@@ -127,6 +138,28 @@ describe('DTMF detection (Q.24)', () => {
         },
       ),
       { seed: 24, numRuns: 200 },
+    );
+  });
+
+  it('detects 40 ms tones at 15 dB SNR with deviation and twist (property over digits, alignment, seeds)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: 0, max: 79 }),
+        fc.constantFrom(-0.015, 0, 0.015),
+        fc.constantFrom(-6, 0, 3),
+        fc.integer({ min: 0, max: 1e6 }),
+        (digitIndex, lead, dev, twist, seed) => {
+          const d = DTMF_DIGITS[digitIndex]!;
+          const pcm = digitTone(d, { ms: 40, lead: 10 + lead / 8, lowDev: dev, highDev: -dev, lowDbm0: -12, highDbm0: -12 + twist });
+          // Noise 15 dB below the power of the tone pair.
+          const pairDbm0 = 10 * Math.log10(10 ** (-12 / 10) + 10 ** ((-12 + twist) / 10));
+          const noise = noiseAtDbm0(pcm.length, pairDbm0 - 15, seed);
+          for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, pcm[i]! + noise[i]!));
+          expect(detectDtmf(pcm)).toBe(d);
+        },
+      ),
+      { seed: 40, numRuns: 400 },
     );
   });
 
