@@ -132,6 +132,11 @@ const MISSED = 3; // its slot was concealed
  * too far ahead of the playout point is dropped; three in a row mean the sender jumped, and
  * the buffer resynchronises to them.
  *
+ * `push` allocates nothing (the packet object is kept until played); `pull` returns one small
+ * result object per frame. Pull once per frame of real time — pace against a start time
+ * rather than trusting `setInterval` — though a consumer that runs slow or fast is corrected
+ * like clock drift (frames removed or inserted), because the buffer measures its delay.
+ *
  * @example
  * ```ts
  * const jb = new JitterBuffer();
@@ -381,8 +386,10 @@ export class JitterBuffer {
       if (nowMs < start) return { kind: 'silence' };
       this.playing = true;
       this.playTs = ts;
-      this.offset = nowMs - this.mediaMs(ts);
     }
+    // The offset is measured, not just booked: if the caller pulls slower or faster than real
+    // time (a drifting setInterval), the real delay moves and the band rules correct it.
+    this.offset = nowMs - this.mediaMs(this.playTs);
     this.lastNowMs = nowMs;
     const adaptive = this.fixedDelayMs === undefined;
     const target = this.target(nowMs);

@@ -236,3 +236,31 @@ describe('JitterBuffer properties', () => {
     );
   });
 });
+
+describe('JitterBuffer with a consumer off real time', () => {
+  for (const pullEvery of [20.5, 19.5]) {
+    it(`stays bounded and keeps playing when pulled every ${pullEvery} ms`, () => {
+      const trace = makeTrace('clean', 4, 120);
+      const jb = new JitterBuffer();
+      const arrivals = trace.packets;
+      let k = 0;
+      let frames = 0;
+      let maxBuffered = 0;
+      for (let t = 0; t < 120000; t += pullEvery) {
+        while (k < arrivals.length && arrivals[k]!.arrivalMs <= t) {
+          const p = arrivals[k++]!;
+          jb.push({ sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, ssrc: 1, marker: false, payload: new Uint8Array(0) }, p.arrivalMs);
+        }
+        if (jb.pull(t).kind === 'frame') frames++;
+        maxBuffered = Math.max(maxBuffered, jb.stats.bufferedFrames);
+      }
+      const st = jb.stats;
+      // 2.5% off real time = 150 frames over 120 s, corrected one frame at a time.
+      expect(maxBuffered).toBeLessThanOrEqual(5);
+      expect(st.resyncs).toBe(0);
+      if (pullEvery > 20) expect(st.framesRemoved).toBeGreaterThan(100);
+      else expect(st.framesInserted).toBeGreaterThan(100);
+      expect(frames).toBeGreaterThan(5700);
+    });
+  }
+});
