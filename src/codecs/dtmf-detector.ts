@@ -115,6 +115,8 @@ export class DtmfDetector {
   private current = -1;
   private currentStart = 0;
   private misses = 0;
+  private blocksAnalysed = 0;
+  private blocksWithTone = 0;
 
   constructor(options: DtmfDetectorOptions = {}) {
     this.sampleRate = options.sampleRate ?? 8000;
@@ -179,6 +181,8 @@ export class DtmfDetector {
       this.samples++;
       if (this.fill === this.block) {
         this.analyse();
+        this.blocksAnalysed++;
+        if (this.result.digit >= 0) this.blocksWithTone++;
         const d = this.decide(this.result.digit);
         if (d !== '') found += d;
         buf.copyWithin(0, this.hop, this.block);
@@ -186,6 +190,15 @@ export class DtmfDetector {
       }
     }
     return found;
+  }
+
+  /**
+   * Diagnostics: 20 ms blocks analysed, and how many of them passed every tone test on their
+   * own (a digit needs two in a row). On speech or music `toneBlocks` should stay 0; a
+   * non-zero count shows how close a signal came to talk-off.
+   */
+  get stats(): { blocks: number; toneBlocks: number } {
+    return { blocks: this.blocksAnalysed, toneBlocks: this.blocksWithTone };
   }
 
   /** Forgets all state (e.g. at the start of a new call). */
