@@ -31,8 +31,9 @@
  *   inter-digit pause separates repeated digits, while a drop-out of up to 10 ms inside a tone
  *   does not split it in two.
  *
- * Hot path: all buffers and coefficient tables are allocated at construction; `process()`
- * allocates nothing but the (usually empty) string it returns.
+ * Hot path: coefficient and offset tables are built once per sample rate and shared; each
+ * detector owns two 20 ms buffers; `process()` allocates nothing but the (usually empty)
+ * string it returns.
  */
 import { CodecRangeError } from './errors.js';
 import { dbm0ToAmplitude, DTMF_COLUMN_FREQUENCIES, DTMF_DIGITS, DTMF_ROW_FREQUENCIES } from './tones.js';
@@ -61,6 +62,73 @@ const QUARTER_RATIO = 0.45;
 /** Consecutive passing blocks to accept a digit, and failing blocks to end it. */
 const BLOCKS_TO_START = 2;
 const BLOCKS_TO_END = 4;
+
+/** Read-only tables that depend only on the sample rate, shared by every detector. */
+interface DetectorTables {
+  block: number;
+  window: Float64Array;
+  windowSquareSum: number;
+  coeffs: Float64Array;
+  probeLo: Float64Array;
+  probeHi: Float64Array;
+  probeLogRatio: Float64Array;
+  nominalLogGain: Float64Array;
+}
+
+const tableCache = new Map<number, DetectorTables>();
+
+/**
+ * Builds (once per sample rate) the Hann window, the Goertzel coefficients and the offset
+ * tables, so constructing a detector per call costs two small buffers, not a DTFT.
+ */
+function tablesFor(sampleRate: number): DetectorTables {
+  const cached = tableCache.get(sampleRate);
+  if (cached !== undefined) return cached;
+  const block = Math.round(sampleRate / 50) & ~3; // 20 ms, divisible into quarters
+  const window = new Float64Array(block);
+  let windowSquareSum = 0;
+  for (let i = 0; i < block; i++) {
+    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / block);
+    window[i] = w;
+    windowSquareSum += w * w;
+  }
+  const freqs = [...DTMF_ROW_FREQUENCIES, ...DTMF_COLUMN_FREQUENCIES];
+  const coeff = (f: number): number => 2 * Math.cos((2 * Math.PI * f) / sampleRate);
+  // Offset tables from the window's discrete-time Fourier transform.
+  const windowLogPower = (dOmega: number): number => {
+    let re = 0;
+    let im = 0;
+    for (let i = 0; i < block; i++) {
+      re += window[i]! * Math.cos(dOmega * i);
+      im -= window[i]! * Math.sin(dOmega * i);
+    }
+    return Math.log(re * re + im * im);
+  };
+  const points = OFFSET_STEPS + 1;
+  const probeLogRatio = new Float64Array(8 * points);
+  const nominalLogGain = new Float64Array(8 * points);
+  freqs.forEach((f, k) => {
+    const omega = (2 * Math.PI * f) / sampleRate;
+    for (let j = 0; j < points; j++) {
+      const delta = -OFFSET_RANGE + (2 * OFFSET_RANGE * j) / OFFSET_STEPS;
+      probeLogRatio[k * points + j] =
+        windowLogPower(omega * (PROBE_OFFSET - delta)) - windowLogPower(omega * (PROBE_OFFSET + delta));
+      nominalLogGain[k * points + j] = windowLogPower(omega * delta);
+    }
+  });
+  const tables: DetectorTables = {
+    block,
+    window,
+    windowSquareSum,
+    coeffs: Float64Array.from(freqs, coeff),
+    probeLo: Float64Array.from(freqs, (f) => coeff(f * (1 - PROBE_OFFSET))),
+    probeHi: Float64Array.from(freqs, (f) => coeff(f * (1 + PROBE_OFFSET))),
+    probeLogRatio,
+    nominalLogGain,
+  };
+  tableCache.set(sampleRate, tables);
+  return tables;
+}
 
 /** Options of a {@link DtmfDetector}. */
 export interface DtmfDetectorOptions {
@@ -123,47 +191,18 @@ export class DtmfDetector {
     if (this.sampleRate < 4000 || this.sampleRate > 192000) {
       throw new CodecRangeError(`DtmfDetector: unsupported sample rate ${this.sampleRate}`);
     }
-    this.block = Math.round(this.sampleRate / 50) & ~3; // 20 ms, divisible into quarters
-    this.hop = this.block / 2;
-    this.window = new Float64Array(this.block);
-    let sum = 0;
-    let sq = 0;
-    for (let i = 0; i < this.block; i++) {
-      const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / this.block);
-      this.window[i] = w;
-      sum += w;
-      sq += w * w;
-    }
-    this.windowSquareSum = sq;
+    const t = tablesFor(this.sampleRate);
+    this.block = t.block;
+    this.hop = t.block / 2;
+    this.window = t.window;
+    this.windowSquareSum = t.windowSquareSum;
+    this.coeffs = t.coeffs;
+    this.probeLo = t.probeLo;
+    this.probeHi = t.probeHi;
+    this.probeLogRatio = t.probeLogRatio;
+    this.nominalLogGain = t.nominalLogGain;
     this.buf = new Float64Array(this.block);
     this.windowed = new Float64Array(this.block);
-    const freqs = [...DTMF_ROW_FREQUENCIES, ...DTMF_COLUMN_FREQUENCIES];
-    const coeff = (f: number): number => 2 * Math.cos((2 * Math.PI * f) / this.sampleRate);
-    this.coeffs = Float64Array.from(freqs, coeff);
-    this.probeLo = Float64Array.from(freqs, (f) => coeff(f * (1 - PROBE_OFFSET)));
-    this.probeHi = Float64Array.from(freqs, (f) => coeff(f * (1 + PROBE_OFFSET)));
-    // Offset tables from the window's discrete-time Fourier transform.
-    const windowLogPower = (dOmega: number): number => {
-      let re = 0;
-      let im = 0;
-      for (let i = 0; i < this.block; i++) {
-        re += this.window[i]! * Math.cos(dOmega * i);
-        im -= this.window[i]! * Math.sin(dOmega * i);
-      }
-      return Math.log(re * re + im * im);
-    };
-    const points = OFFSET_STEPS + 1;
-    this.probeLogRatio = new Float64Array(8 * points);
-    this.nominalLogGain = new Float64Array(8 * points);
-    freqs.forEach((f, k) => {
-      const omega = (2 * Math.PI * f) / this.sampleRate;
-      for (let j = 0; j < points; j++) {
-        const delta = -OFFSET_RANGE + (2 * OFFSET_RANGE * j) / OFFSET_STEPS;
-        this.probeLogRatio[k * points + j] =
-          windowLogPower(omega * (PROBE_OFFSET - delta)) - windowLogPower(omega * (PROBE_OFFSET + delta));
-        this.nominalLogGain[k * points + j] = windowLogPower(omega * delta);
-      }
-    });
     this.minAmplitude = dbm0ToAmplitude(options.minLevelDbm0 ?? -32);
     this.onDigit = options.onDigit;
     this.onDigitEnd = options.onDigitEnd;
