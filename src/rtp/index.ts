@@ -59,3 +59,4 @@ export { PortPool } from './port-pool.js';
 export type { PortPoolOptions } from './port-pool.js';
 export { RtpSession } from './rtp-session.js';
 export type { RtpSessionOptions, RtpSessionEvents, RtpRemote } from './rtp-session.js';
+export { VoipMetricsCollector } from './voip-metrics.js';

@@ -9,6 +9,7 @@ import { type RtcpPacket, type RtcpReportBlock, parseRtcp, rtcpSize, serializeRt
 import { RtcpScheduler } from './rtcp-interval.js';
 import { ReceptionStatistics, roundTripTime } from './rtcp-stats.js';
 import { RtpPacket, isRtcpPacket, serializeRtp } from './rtp-packet.js';
+import { VoipMetricsCollector } from './voip-metrics.js';
 import { type TelephoneEventReport, TelephoneEventReceiver, digitToEvent, planTelephoneEvent, writeTelephoneEvent } from './telephone-event.js';
 
 /** Where to send media: the address and ports from the peer's SDP. */
@@ -49,6 +50,8 @@ export interface RtpSessionOptions {
   rtcpMinIntervalMs?: number;
   /** SDES CNAME; a random one by default. */
   cname?: string;
+  /** Add an RFC 3611 XR VoIP-metrics block (from what {@link RtpSession.readFrame} played) to each report; false by default. */
+  xrVoipMetrics?: boolean;
   /** Jitter-buffer options, or false to skip buffering (a relay reads 'rtp' events instead). */
   jitterBuffer?: JitterBufferOptions | false;
   /** Wall clock in ms since the Unix epoch (sub-ms precision helps jitter); injected for tests. */
@@ -142,6 +145,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly random: () => number;
   private readonly cname: string;
   private readonly te = new TelephoneEventReceiver();
+  private readonly xr: VoipMetricsCollector | undefined;
+  private readonly jbCapacity: number;
   private readonly scheduler: RtcpScheduler;
   private remote: RtpRemote | undefined;
   private latched: { address: string; port: number } | undefined;
@@ -193,6 +198,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.ts = Math.floor(this.random() * 0x1_0000_0000) >>> 0;
     this.cname = options.cname ?? `sb-${Math.floor(this.random() * 0x1_0000_0000).toString(16)}@switchboard`;
     this.jitterBuffer = options.jitterBuffer === false ? undefined : new JitterBuffer({ clockRate: this.rate, frameMs: options.frameMs ?? 20, ...options.jitterBuffer });
+    this.xr = options.xrVoipMetrics ? new VoipMetricsCollector({ frameMs: options.frameMs ?? 20 }) : undefined;
+    this.jbCapacity = (options.jitterBuffer && options.jitterBuffer.capacity) || 128;
     for (let i = 0; i < 32; i++) this.sendRing.push(Buffer.allocUnsafe(1500));
     this.lastRtpMs = this.clock();
     if (options.remote) this.setRemote(options.remote);
@@ -324,7 +331,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   /** The next playout frame from the jitter buffer (call every frame interval). */
   readFrame(nowMs = this.clock()): JitterBufferOutput {
     if (!this.jitterBuffer) throw new RtpSessionError('bad-option', 'this session has no jitter buffer');
-    return this.jitterBuffer.pull(nowMs);
+    const out = this.jitterBuffer.pull(nowMs);
+    this.xr?.onPlayout(out);
+    return out;
   }
 
   private sendRtp(pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
@@ -496,6 +505,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       packets.push({ type: 'rr', ssrc: this.ssrc, reports });
     }
     packets.push({ type: 'sdes', chunks: [{ ssrc: this.ssrc, items: [{ type: 1, text: this.cname }] }] });
+    if (this.xr && this.receptionStats) {
+      const metrics = this.xr.report({
+        ssrc: this.receptionStats.ssrc,
+        reception: this.receptionStats,
+        ...(this.jitterBuffer ? { jitterBuffer: this.jitterBuffer.stats } : {}),
+        ...(this.roundTripTime !== undefined ? { roundTripTime: this.roundTripTime } : {}),
+        capacityFrames: this.jbCapacity,
+      });
+      packets.push({ type: 'xr', ssrc: this.ssrc, blocks: [{ blockType: 7, metrics }] });
+    }
     packets.push(...extra);
     const n = serializeRtcp(packets, this.rtcpOut);
     this.sentSinceReport = false;

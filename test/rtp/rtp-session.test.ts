@@ -107,6 +107,22 @@ describe('RtpSession over loopback', () => {
     expect(got.flat().find((p) => p.type === 'sdes')).toMatchObject({ chunks: [{ ssrc: a.ssrc, items: [{ type: 1, text: 'peer@test' }] }] });
   });
 
+  it('adds an RFC 3611 VoIP-metrics block to its reports when asked', async () => {
+    const [a, b] = await pair('xr', { rtcpMinIntervalMs: 100, xrVoipMetrics: true });
+    const xrs: RtcpPacket[] = [];
+    a.on('rtcp', (p) => xrs.push(...p.filter((x) => x.type === 'xr')));
+    const sender = setInterval(() => {
+      a.sendFrame(frame(1));
+      b.readFrame();
+    }, 20);
+    try {
+      await waitFor(() => xrs.length >= 1, 5000, 'XR from b');
+    } finally {
+      clearInterval(sender);
+    }
+    expect(xrs[0]).toMatchObject({ type: 'xr', ssrc: b.ssrc, blocks: [{ blockType: 7, metrics: { ssrc: a.ssrc, gmin: 16, rxConfig: 0x30, jbAbsMax: 2560 } }] });
+  });
+
   it('multiplexes RTP and RTCP on one port (RFC 5761) and delivers BYE on close', async () => {
     const [a, b] = await pair('mux', { rtcpMux: true, rtcpMinIntervalMs: 100 });
     expect(a.localRtcpPort).toBe(a.localPort);
