@@ -97,7 +97,7 @@ export class WavStreamWriter {
     return Math.floor(this.queuedBytes / this.blockAlign);
   }
 
-  /** Data bytes that have reached the sink and are covered by the header. */
+  /** Data bytes that have reached the sink (the header is rewritten to cover them next). */
   get bytesWritten(): number {
     return this.writtenBytes;
   }
@@ -135,7 +135,8 @@ export class WavStreamWriter {
   /** Resolves when everything queued is on the sink with a current header (and synced). */
   async flush(): Promise<void> {
     await this.tail;
-    if (this.error === undefined && this.sink.sync !== undefined) {
+    // After close() the sink is released (and close() already synced): nothing to do.
+    if (this.error === undefined && this.sink.sync !== undefined && this.state !== 'closed') {
       await this.run(() => this.sink.sync!());
     }
     if (this.error !== undefined) throw this.error;
@@ -197,7 +198,11 @@ export class WavStreamWriter {
   /** Runs one sink operation unless the writer has already failed; routes failures to fail(). */
   private run(op: () => Promise<void>): Promise<void> {
     if (this.state === 'failed') return Promise.resolve();
-    return op().catch((e: unknown) => this.fail(e));
+    // Promise.resolve().then(op) also catches a sink that throws synchronously or returns a
+    // non-promise, so nothing can escape the queue as an unhandled rejection.
+    return Promise.resolve()
+      .then(op)
+      .catch((e: unknown) => this.fail(e));
   }
 
   private fail(e: unknown): void {

@@ -337,6 +337,29 @@ describe('WavStreamWriter', () => {
     expect([...decodeWavSamples(readWav(sink.bytes))]).toEqual([1, 2]);
   });
 
+  it('routes a sink that throws synchronously to onError, and flush after close is a no-op', async () => {
+    const errors: Error[] = [];
+    const bad = new WavStreamWriter(
+      {
+        write: () => {
+          throw new Error('EBADF');
+        },
+      },
+      { sampleRate: 8000, onError: (e) => errors.push(e) },
+    );
+    bad.write(new Int16Array(4));
+    await expect(bad.close()).rejects.toThrow('EBADF');
+    expect(errors.map((e) => e.message)).toEqual(['EBADF']);
+
+    const sink = new MemorySink();
+    const good = new WavStreamWriter(sink, { sampleRate: 8000 });
+    good.write(new Int16Array(4));
+    await good.close();
+    const syncs = sink.syncs;
+    await good.flush();
+    expect(sink.syncs).toBe(syncs);
+  });
+
   it('rejects a partial frame synchronously', () => {
     const writer = new WavStreamWriter(new MemorySink(), { sampleRate: 8000, channels: 2 });
     expect(() => writer.write(new Int16Array(3))).toThrow(CodecRangeError);
