@@ -97,7 +97,7 @@ describe.skipIf(!haveTshark)('tshark decodes our RTP, RTCP and telephone-events'
     expect(b.malformedPackets).toBe(1);
     // Audio: 25 frames each way (allow for a packet the capture start may still miss).
     const audio = await decode('rtp && !rtpevent', ['rtp.p_type', 'rtp.ssrc']);
-    expect(audio.length).toBeGreaterThanOrEqual(46);
+    expect(audio.length).toBeGreaterThanOrEqual(40);
     expect(audio.length).toBeLessThanOrEqual(50);
     expect(new Set(audio)).toEqual(new Set([`0\t0x${a.ssrc.toString(16).padStart(8, '0')}`, `0\t0x${b.ssrc.toString(16).padStart(8, '0')}`]));
     // '1' for 80 ms: 3 updates + 3 end packets; '#' for 60 ms: 2 updates + 3 end packets.
