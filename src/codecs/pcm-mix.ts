@@ -65,6 +65,7 @@ export class PcmMixer {
 
   /**
    * Mixes all `inputs` into `out` (`out.length` samples, each input at least that long).
+   * `out` may be one of the inputs.
    *
    * @throws {CodecRangeError} if an input is shorter than `out`.
    */
@@ -76,8 +77,9 @@ export class PcmMixer {
 
   /**
    * Conference mix: `outputs[i]` gets the sum of every input except `inputs[i]`, limited.
-   * All frames must have the length of `outputs[0]` (or longer). An output may be the same
-   * array as its own input only if nothing else reads that input afterwards (it is read first).
+   * All frames must have the length of `outputs[0]` (or longer). An output may be its own
+   * participant's input array (in place): each input is read into the total, and its own
+   * output is computed sample by sample before that sample is overwritten.
    *
    * @throws {CodecRangeError} if the counts differ or a buffer is too short.
    */

@@ -80,6 +80,18 @@ describe('PcmMixer', () => {
     expect([...mixPcm([new Int16Array([1, 2, 3]), new Int16Array([10, 20])])]).toEqual([11, 22]);
   });
 
+  it('works in place (each output is its own input array)', () => {
+    for (const amp of [3000, 25000]) {
+      // 3000: the exact fast path; 25000: the limiter path.
+      const ins = frames(4, 160, amp, 77);
+      const expected = ins.map(() => new Int16Array(160));
+      new PcmMixer().mixMinusOne(ins, expected);
+      const inPlace = ins.map((x) => x.slice());
+      new PcmMixer().mixMinusOne(inPlace, inPlace);
+      expect(inPlace.map((x) => [...x])).toEqual(expected.map((x) => [...x]));
+    }
+  });
+
   it('checks buffer sizes', () => {
     const mixer = new PcmMixer();
     expect(() => mixer.mix([new Int16Array(10)], new Int16Array(20))).toThrow(CodecRangeError);
