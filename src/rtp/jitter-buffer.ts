@@ -75,7 +75,7 @@ export interface JitterBufferOptions {
   clockRate?: number;
   /** Frame duration; 20 ms by default (the buffer hands out one frame per pull). */
   frameMs?: number;
-  /** Frames held at most (the bound a remote peer cannot exceed); 128 (2.56 s) by default. */
+  /** Frames held at most (the bound a remote peer cannot exceed), rounded up to a power of two; 128 (2.56 s) by default. */
   capacity?: number;
   /** Delay before the first frame plays, until the target rule has data; 40 ms by default. */
   initialDelayMs?: number;
@@ -173,7 +173,6 @@ export class JitterBuffer {
   private tsOrigin = 0;
   private firstTransit = Number.NaN;
   private lowestSeq = Infinity;
-  private highestSeq = -Infinity;
 
   private playing = false;
   private playSeq = 0;
@@ -334,7 +333,6 @@ export class JitterBuffer {
     this.slotPacket[i] = packet;
     this.queued++;
     if (seq < this.lowestSeq) this.lowestSeq = seq;
-    if (seq > this.highestSeq) this.highestSeq = seq;
   }
 
   private restart(ssrc: number): void {
@@ -348,7 +346,6 @@ export class JitterBuffer {
     this.playing = false;
     this.firstTransit = Number.NaN;
     this.lowestSeq = Infinity;
-    this.highestSeq = -Infinity;
     this.farAhead = 0;
     this.excessSinceMs = Number.NaN;
   }
@@ -535,6 +532,11 @@ export class JitterBuffer {
     } else if (this.lowestSeq < this.playSeq) {
       this.lowestSeq = this.playSeq;
     }
+  }
+
+  /** Frames the ring holds at most. */
+  get capacity(): number {
+    return this.cap;
   }
 
   /** A snapshot of the statistics. */

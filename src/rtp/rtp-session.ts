@@ -146,7 +146,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly cname: string;
   private readonly te = new TelephoneEventReceiver();
   private readonly xr: VoipMetricsCollector | undefined;
-  private readonly jbCapacity: number;
   private readonly scheduler: RtcpScheduler;
   private remote: RtpRemote | undefined;
   private latched: { address: string; port: number } | undefined;
@@ -199,7 +198,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.cname = options.cname ?? `sb-${Math.floor(this.random() * 0x1_0000_0000).toString(16)}@switchboard`;
     this.jitterBuffer = options.jitterBuffer === false ? undefined : new JitterBuffer({ clockRate: this.rate, frameMs: options.frameMs ?? 20, ...options.jitterBuffer });
     this.xr = options.xrVoipMetrics ? new VoipMetricsCollector({ frameMs: options.frameMs ?? 20 }) : undefined;
-    this.jbCapacity = (options.jitterBuffer && options.jitterBuffer.capacity) || 128;
     for (let i = 0; i < 32; i++) this.sendRing.push(Buffer.allocUnsafe(1500));
     this.lastRtpMs = this.clock();
     if (options.remote) this.setRemote(options.remote);
@@ -511,7 +509,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         reception: this.receptionStats,
         ...(this.jitterBuffer ? { jitterBuffer: this.jitterBuffer.stats } : {}),
         ...(this.roundTripTime !== undefined ? { roundTripTime: this.roundTripTime } : {}),
-        capacityFrames: this.jbCapacity,
+        capacityFrames: this.jitterBuffer?.capacity ?? 0,
       });
       packets.push({ type: 'xr', ssrc: this.ssrc, blocks: [{ blockType: 7, metrics }] });
     }
