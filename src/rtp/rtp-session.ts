@@ -62,7 +62,7 @@ export interface RtpSessionOptions {
 
 /** Events of {@link RtpSession}. */
 export interface RtpSessionEvents {
-  /** Every accepted RTP packet (before the jitter buffer); the packet view is only valid during the call. */
+  /** Every accepted RTP packet, before the jitter buffer (the view and its datagram are not reused: keep them if you like). */
   rtp: [packet: RtpPacket, from: RemoteInfo];
   /** A completed telephone-event (key press). */
   dtmf: [report: Extract<TelephoneEventReport, { kind: 'end' }>];
