@@ -130,7 +130,14 @@ function tablesFor(sampleRate: number): DetectorTables {
   return tables;
 }
 
-/** Options of a {@link DtmfDetector}. */
+/**
+ * Options of a {@link DtmfDetector}.
+ *
+ * @example
+ * ```ts
+ * new DtmfDetector({ sampleRate: 8000, minLevelDbm0: -30, onDigit: (d) => digits.push(d) });
+ * ```
+ */
 export interface DtmfDetectorOptions {
   /** Sample rate of the input; default 8000. */
   sampleRate?: number;

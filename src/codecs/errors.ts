@@ -17,7 +17,14 @@ export class CodecRangeError extends RangeError {
   override readonly name = 'CodecRangeError';
 }
 
-/** Why {@link readWav} rejected a file. */
+/**
+ * Why {@link readWav} rejected a file.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof WavFormatError && e.reason === 'truncated') retryLater();
+ * ```
+ */
 export type WavFormatErrorReason =
   | 'not-riff'
   | 'not-wave'

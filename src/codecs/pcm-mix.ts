@@ -20,7 +20,14 @@
  */
 import { CodecRangeError } from './errors.js';
 
-/** Options of a {@link PcmMixer}. */
+/**
+ * Options of a {@link PcmMixer}.
+ *
+ * @example
+ * ```ts
+ * new PcmMixer({ thresholdDbfs: -3, releaseMs: 100, sampleRate: 16000 });
+ * ```
+ */
 export interface PcmMixerOptions {
   /** Peak level the limiter keeps outputs under, in dBFS (≤ 0); default −1. */
   thresholdDbfs?: number;

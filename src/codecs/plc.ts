@@ -27,7 +27,14 @@
  */
 import { CodecRangeError } from './errors.js';
 
-/** Options of a {@link PacketLossConcealer}. */
+/**
+ * Options of a {@link PacketLossConcealer}.
+ *
+ * @example
+ * ```ts
+ * new PacketLossConcealer({ sampleRate: 16000 });
+ * ```
+ */
 export interface PacketLossConcealerOptions {
   /** Sample rate; default 8000. */
   sampleRate?: number;

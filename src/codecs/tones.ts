@@ -23,11 +23,32 @@ export function dbm0ToAmplitude(levelDbm0: number): number {
   return DBM0_AMPLITUDE * 10 ** (levelDbm0 / 20);
 }
 
-/** The 16 DTMF digits in keypad order (Q.23 Figure 1: rows 697…941 Hz, columns 1209…1633 Hz). */
+/**
+ * The 16 DTMF digits in keypad order (Q.23 Figure 1: rows 697…941 Hz, columns 1209…1633 Hz).
+ *
+ * @example
+ * ```ts
+ * DTMF_DIGITS.indexOf('5') >> 2; // row 1 (770 Hz)
+ * ```
+ */
 export const DTMF_DIGITS = '123A456B789C*0#D';
-/** Q.23 low-group (row) frequencies, Hz. */
+/**
+ * Q.23 low-group (row) frequencies, Hz.
+ *
+ * @example
+ * ```ts
+ * DTMF_ROW_FREQUENCIES[0]; // 697
+ * ```
+ */
 export const DTMF_ROW_FREQUENCIES: readonly number[] = [697, 770, 852, 941];
-/** Q.23 high-group (column) frequencies, Hz. */
+/**
+ * Q.23 high-group (column) frequencies, Hz.
+ *
+ * @example
+ * ```ts
+ * DTMF_COLUMN_FREQUENCIES[3]; // 1633 (the A–D column)
+ * ```
+ */
 export const DTMF_COLUMN_FREQUENCIES: readonly number[] = [1209, 1336, 1477, 1633];
 
 /**
@@ -45,7 +66,14 @@ export function dtmfFrequencies(digit: string): [low: number, high: number] {
   return [DTMF_ROW_FREQUENCIES[i >> 2]!, DTMF_COLUMN_FREQUENCIES[i & 3]!];
 }
 
-/** One sine component of a tone. */
+/**
+ * One sine component of a tone.
+ *
+ * @example
+ * ```ts
+ * const c: ToneComponent = { frequency: 1004, levelDbm0: -10 }; // a test tone
+ * ```
+ */
 export interface ToneComponent {
   /** Frequency in Hz. */
   frequency: number;
@@ -86,7 +114,14 @@ export function addTone(
   }
 }
 
-/** Options of {@link generateDtmf}. */
+/**
+ * Options of {@link generateDtmf}.
+ *
+ * @example
+ * ```ts
+ * generateDtmf('5', { toneMs: 50, pauseMs: 50, lowLevelDbm0: -10, highLevelDbm0: -8 });
+ * ```
+ */
 export interface DtmfToneOptions {
   /** Sample rate; default 8000. */
   sampleRate?: number;
@@ -133,7 +168,14 @@ export function generateDtmf(digits: string, options: DtmfToneOptions = {}): Int
   return out;
 }
 
-/** A call-progress tone as data. */
+/**
+ * A call-progress tone as data.
+ *
+ * @example
+ * ```ts
+ * const uk: ToneSpec = { name: 'ringback', frequencies: [400, 450], levelDbm0: -10, cadence: [400, 200, 400, 2000], repeat: true };
+ * ```
+ */
 export interface ToneSpec {
   /** Human name, e.g. `'ringback'`. */
   name: string;
@@ -147,7 +189,14 @@ export interface ToneSpec {
   repeat: boolean;
 }
 
-/** The call-progress tones every tone plan defines. */
+/**
+ * The call-progress tones every tone plan defines.
+ *
+ * @example
+ * ```ts
+ * const plan: TonePlan = country === 'US' ? NORTH_AMERICAN_TONES : EUROPEAN_TONES;
+ * ```
+ */
 export interface TonePlan {
   dial: ToneSpec;
   ringback: ToneSpec;

@@ -11,7 +11,14 @@
  */
 import { levelDbov } from './pcm-level.js';
 
-/** Options of {@link VoiceActivityDetector} and {@link trimTrailingSilence}. */
+/**
+ * Options of {@link VoiceActivityDetector} and {@link trimTrailingSilence}.
+ *
+ * @example
+ * ```ts
+ * new VoiceActivityDetector({ thresholdDbov: -45, marginDb: 12, hangoverMs: 500 });
+ * ```
+ */
 export interface VadOptions {
   /** Sample rate of the frames; default 8000. */
   sampleRate?: number;

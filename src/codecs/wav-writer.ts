@@ -20,6 +20,11 @@ import { encodeWavBody, wavHeader, wavHeaderLength } from './wav.js';
 /**
  * Where a {@link WavStreamWriter} puts its bytes: positional writes, plus optional durability
  * and release hooks. A file-handle implementation is a few lines (docs/codecs.md).
+ *
+ * @example
+ * ```ts
+ * const memory: WavSink = { write: async (data, position) => void chunks.push([position, data.slice()]) };
+ * ```
  */
 export interface WavSink {
   /** Writes all of `data` at byte `position`; resolves when done, rejects on failure. */
@@ -30,7 +35,14 @@ export interface WavSink {
   close?(): Promise<void>;
 }
 
-/** Options of a {@link WavStreamWriter}. */
+/**
+ * Options of a {@link WavStreamWriter}.
+ *
+ * @example
+ * ```ts
+ * new WavStreamWriter(sink, { format: 'alaw', sampleRate: 8000, onError: (e) => log.error(e) });
+ * ```
+ */
 export interface WavStreamWriterOptions extends WavEncodeOptions {
   /** Called once with the first error; the writer stops after it. */
   onError?: (error: Error) => void;

@@ -24,13 +24,25 @@
 import { CodecRangeError, WavFormatError } from './errors.js';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw } from './g711.js';
 
-/** Sample encodings this layer reads and writes. */
+/**
+ * Sample encodings this layer reads and writes.
+ *
+ * @example
+ * ```ts
+ * const format: WavEncoding = payloadType === 0 ? 'mulaw' : 'alaw';
+ * ```
+ */
 export type WavEncoding = 'pcm16' | 'mulaw' | 'alaw';
 
 /**
  * A parsed WAV file. `data` is a view into the bytes given to {@link readWav} (no copy), trimmed
  * to whole sample frames; use {@link decodeWavSamples} to get 16-bit samples whatever the
  * encoding.
+ *
+ * @example
+ * ```ts
+ * const { format, sampleRate, frames } = readWav(bytes);
+ * ```
  */
 export interface WavAudio {
   /** Sample encoding: 16-bit little-endian PCM, µ-law or A-law. */
@@ -51,7 +63,14 @@ export interface WavAudio {
   repaired: boolean;
 }
 
-/** What {@link encodeWav} and {@link encodeWavData} need to know. */
+/**
+ * What {@link encodeWav} and {@link encodeWavData} need to know.
+ *
+ * @example
+ * ```ts
+ * encodeWav(samples, { format: 'pcm16', sampleRate: 16000, channels: 1 });
+ * ```
+ */
 export interface WavEncodeOptions {
   /** Encoding of the file to produce; default `'pcm16'`. */
   format?: WavEncoding;
@@ -379,6 +398,11 @@ export function encodeWav(samples: Int16Array, options: WavEncodeOptions): Uint8
 /**
  * Writes `samples` in `format` into `out` (which must hold exactly the encoded bytes): the
  * shared body of {@link encodeWav} and the streaming writer.
+ *
+ * @example
+ * ```ts
+ * encodeWavBody(frame, 'mulaw', fileBytes.subarray(58, 58 + frame.length));
+ * ```
  */
 export function encodeWavBody(samples: Int16Array, format: WavEncoding, out: Uint8Array): void {
   if (format === 'mulaw') encodeMuLaw(samples, out);
