@@ -193,6 +193,19 @@ describe('µ-law <-> A-law transcoding', () => {
     }
   });
 
+  it('round-trips A->µ->A and µ->A->µ for 240 of 256 codes each (the rest one step away)', () => {
+    const mu = new Uint8Array(256);
+    const back = new Uint8Array(256);
+    aLawToMuLaw(ALL_CODES, mu);
+    muLawToALaw(mu, back);
+    expect(ALL_CODES.filter((c) => back[c] === c).length).toBe(240);
+    const a = new Uint8Array(256);
+    muLawToALaw(ALL_CODES, a);
+    aLawToMuLaw(a, back);
+    expect(ALL_CODES.filter((c) => back[c] === c).length).toBe(240);
+    for (let c = 0; c < 256; c++) expect(Math.abs(ULAW_DEC[back[c]!]! - ULAW_DEC[c]!)).toBeLessThanOrEqual(Math.max(16, Math.abs(ULAW_DEC[c]!) / 8));
+  });
+
   it('works in place', () => {
     const codes = ALL_CODES.slice();
     muLawToALaw(codes, codes);
