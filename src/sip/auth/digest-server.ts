@@ -283,7 +283,7 @@ export class DigestServer {
     // is stale, and the client may retry at once (RFC 7616 §3.3; RFC 2617 §3.2.1).
     if (!check.valid || check.expired) return fail('stale');
     const nc = ncText === undefined ? 1 : parseInt(ncText, 16);
-    const counted = this.counts.accept(nonce, check.issuedAt, nc, this.clock.now() - this.nonceTtlMs);
+    const counted = this.counts.accept(nonce, check.issuedAt, check.seq, nc, this.clock.now() - this.nonceTtlMs);
     if (counted === 'replay') return fail('replay');
     if (counted === 'forgotten') return fail('stale');
     return { ok: true, username, realm: this.realm, algorithm, qop };

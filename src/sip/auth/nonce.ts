@@ -6,13 +6,16 @@
  * made up fails the HMAC.
  *
  * ```
- * nonce = base64url( issued-ms (8 bytes, big-endian) | random (8 bytes) | HMAC-SHA-256(secret, issued | random | realm)[0..16) )
+ * nonce = base64url( issued-ms (6 bytes) | seq (2 bytes) | random (8 bytes) | HMAC-SHA-256(secret, issued | seq | random | realm)[0..16) )
  * ```
  * 32 bytes, 43 characters: token characters only, so it needs no escaping when quoted.
+ * `(issued-ms, seq)` grows strictly from one nonce to the next of a minter (the sequence
+ * number tells apart nonces of the same millisecond), which lets {@link NonceCounts} order
+ * nonces by issue.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-const TIME_BYTES = 8;
+const TIME_BYTES = 8; // 6 bytes of milliseconds, 2 of sequence
 const RANDOM_BYTES = 8;
 const MAC_BYTES = 16;
 const NONCE_BYTES = TIME_BYTES + RANDOM_BYTES + MAC_BYTES;
@@ -21,7 +24,7 @@ const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
 
 /** What {@link NonceMinter.check} finds out about a nonce. */
 export type NonceCheck =
-  | { valid: true; issuedAt: number; expired: boolean }
+  | { valid: true; issuedAt: number; seq: number; expired: boolean }
   | { valid: false };
 
 /** Issues and checks nonces for one realm. */
@@ -31,6 +34,8 @@ export class NonceMinter {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly random: (bytes: number) => Uint8Array;
+  private lastMs = -1;
+  private seq = 0;
 
   constructor(options: { secret: Uint8Array; realm: string; ttlMs: number; now: () => number; random: (bytes: number) => Uint8Array }) {
     if (options.secret.length < 16) throw new TypeError('The nonce secret must be at least 16 bytes');
@@ -48,7 +53,18 @@ export class NonceMinter {
   /** A fresh nonce stamped with the current time. */
   issue(): string {
     const buf = Buffer.alloc(NONCE_BYTES);
-    buf.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.now()))), 0);
+    // Strictly increasing (ms, seq), even when the clock stands still or steps back.
+    let ms = Math.max(0, Math.floor(this.now()), this.lastMs);
+    if (ms === this.lastMs) {
+      this.seq++;
+      if (this.seq > 0xffff) {
+        ms++;
+        this.seq = 0;
+      }
+    } else this.seq = 0;
+    this.lastMs = ms;
+    buf.writeUIntBE(ms, 0, 6);
+    buf.writeUInt16BE(this.seq, 6);
     const r = this.random(RANDOM_BYTES);
     if (r.length !== RANDOM_BYTES) throw new TypeError(`random(${RANDOM_BYTES}) returned ${r.length} bytes`);
     buf.set(r, TIME_BYTES);
@@ -66,8 +82,8 @@ export class NonceMinter {
     if (buf.length !== NONCE_BYTES || buf.toString('base64url') !== nonce) return { valid: false };
     const expect = this.mac(buf.subarray(0, TIME_BYTES + RANDOM_BYTES));
     if (!timingSafeEqual(expect, buf.subarray(TIME_BYTES + RANDOM_BYTES))) return { valid: false };
-    const issuedAt = Number(buf.readBigUInt64BE(0));
+    const issuedAt = buf.readUIntBE(0, 6);
     const age = this.now() - issuedAt;
-    return { valid: true, issuedAt, expired: age > this.ttlMs || age < -this.ttlMs };
+    return { valid: true, issuedAt, seq: buf.readUInt16BE(6), expired: age > this.ttlMs || age < -this.ttlMs };
   }
 }

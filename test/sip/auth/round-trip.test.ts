@@ -91,8 +91,8 @@ describe('client → server round trips', () => {
     const srv = server('SHA-256', ['auth']);
     const client = new DigestClient({ credentials: { username: 'alice', password: 'wonderland' }, random: counterRandom() });
     const req = request();
-    const [[, h]] = client.authorize(wire(srv.challengeResponse(req)), req)! as [[string, { toString(): string }]];
-    const text = String(h);
+    const creds = client.authorize(wire(srv.challengeResponse(req)), req)!;
+    const text = String(creds[0]![1]);
     for (const q of ['username', 'realm', 'nonce', 'uri', 'response', 'cnonce', 'opaque']) expect(text).toMatch(new RegExp(`${q}="[^"]*"`));
     for (const t of ['algorithm=SHA-256', 'qop=auth', 'nc=00000001']) expect(text).toContain(t);
   });
