@@ -34,38 +34,59 @@ class WindowMin {
   }
 }
 
-/** NetEq model: relative delay over the 2 s minimum, 20 ms buckets, forget 0.983/packet, 95% quantile. */
+/**
+ * NetEq model (libwebrtc `DelayManager` defaults): relative delay over the 2 s minimum; every
+ * 500 ms the *maximum* relative delay of the interval goes into a 20 ms-bucket histogram with
+ * forget factor 0.983 per insertion; target = (1 + 95% quantile bucket) × 20 ms. Not modelled:
+ * the reorder optimizer (20 ms per 1% loss) and time-stretching (our engine inserts/removes
+ * whole frames for every rule).
+ */
 class NetEqModelRule implements JitterTargetRule {
   private readonly base = new WindowMin(2000);
   private readonly hist = new Float64Array(100);
   private n = 0;
+  private intervalStart = Number.NaN;
+  private intervalMax = 0;
+  private target = 80; // kStartDelayMs
   get warmingUp(): boolean {
     return this.n < 8;
   }
   onPacket(transit: number, arrival: number): void {
     const b = this.base.add(transit, arrival);
-    const bucket = Math.min(99, Math.floor((transit - b) / 20));
-    for (let i = 0; i < 100; i++) this.hist[i]! *= 0.983;
-    this.hist[bucket]! += 1 - 0.983;
     this.n++;
+    this.intervalMax = Math.max(this.intervalMax, transit - b);
+    if (Number.isNaN(this.intervalStart)) this.intervalStart = arrival;
+    if (arrival - this.intervalStart >= 500) {
+      const bucket = Math.min(99, Math.floor(this.intervalMax / 20));
+      for (let i = 0; i < 100; i++) this.hist[i]! *= 0.983;
+      this.hist[bucket]! += 1 - 0.983;
+      this.intervalMax = 0;
+      this.intervalStart = arrival;
+      let total = 0;
+      for (const v of this.hist) total += v;
+      let acc = 0;
+      for (let i = 0; i < 100; i++) {
+        acc += this.hist[i]!;
+        if (acc >= 0.95 * total) {
+          this.target = (i + 1) * 20;
+          break;
+        }
+      }
+    }
   }
   baseline(now: number): number {
     return this.base.get(now);
   }
   targetDelay(): number {
-    let total = 0;
-    for (const v of this.hist) total += v;
-    let acc = 0;
-    for (let i = 0; i < 100; i++) {
-      acc += this.hist[i]!;
-      if (acc >= 0.95 * total) return (i + 1) * 20;
-    }
-    return 2000;
+    return this.target;
   }
   rebase(): void {}
 }
 
-/** Asterisk jitterbuf model: last 500 delays, drop the top 3%, target = (P97 − min) + 40 ms. */
+/**
+ * Asterisk jitterbuf model: the last 500 delays; drop the top and bottom 3% (JB_HISTORY_DROPPCT);
+ * target = min + jitter + 40 ms (JB_TARGET_EXTRA), jitter = max − min of what is left.
+ */
 class AsteriskModelRule implements JitterTargetRule {
   private readonly hist = new Float64Array(500);
   private n = 0;
@@ -78,8 +99,9 @@ class AsteriskModelRule implements JitterTargetRule {
     this.hist[this.n++ % 500] = transit;
     if (this.n % 10 === 0 || this.n < 50) {
       const xs = Array.from(this.hist.subarray(0, Math.min(this.n, 500))).sort((a, b) => a - b);
-      this.min = xs[0]!;
-      this.spread = xs[Math.floor((xs.length - 1) * 0.97)]! - this.min;
+      const drop = Math.floor((xs.length * 3) / 100);
+      this.min = xs[drop]!;
+      this.spread = xs[xs.length - 1 - drop]! - this.min;
     }
   }
   baseline(): number {
@@ -91,39 +113,56 @@ class AsteriskModelRule implements JitterTargetRule {
   rebase(): void {}
 }
 
-/** PJMEDIA jbuf model: burst level (packets per 20 ms) max over the last 50 frames, target = level × 20 ms, shrinking one level per stable second. */
+/**
+ * PJMEDIA jbuf model (`jbuf_calculate_jitter`): the burst level is the number of frames that
+ * arrived between two gets (20 ms); a higher level raises the effective level at once; after
+ * 20 gets below it (STABLE_HISTORY_LIMIT) the effective level drops by max(1, (eff − max
+ * recent level) / 3); target = effective level × 20 ms.
+ */
 class PjmediaModelRule implements JitterTargetRule {
   private readonly base = new WindowMin(2000);
   private n = 0;
-  private frameId = -1;
+  private window = -1;
   private count = 0;
-  private level = 1;
-  private stableSince = 0;
+  private eff = 1;
+  private maxHist = 0;
+  private stable = 0;
   get warmingUp(): boolean {
     return this.n < 8;
+  }
+  private get(level: number): void {
+    this.maxHist = Math.max(this.maxHist, level);
+    if (level < this.eff) {
+      if (++this.stable > 20) {
+        this.eff = Math.max(1, this.eff - Math.max(1, Math.floor((this.eff - this.maxHist) / 3)));
+        this.maxHist = 0;
+        this.stable = 0;
+      }
+    } else if (level > this.eff) {
+      this.eff = level;
+      this.stable = 0;
+      this.maxHist = 0;
+    }
   }
   onPacket(transit: number, arrival: number): void {
     this.base.add(transit, arrival);
     this.n++;
-    const id = Math.floor(arrival / 20);
-    if (id !== this.frameId) {
-      this.frameId = id;
+    const w = Math.floor(arrival / 20);
+    if (this.window < 0) this.window = w;
+    // Close the gets since the last packet (empty ones have level 0), at most 500 of them.
+    for (let k = 0; this.window < w && k < 500; k++) {
+      this.get(this.count);
       this.count = 0;
+      this.window++;
     }
+    this.window = w;
     this.count++;
-    if (this.count > this.level) {
-      this.level = this.count;
-      this.stableSince = arrival;
-    } else if (arrival - this.stableSince > 1000 && this.level > 1) {
-      this.level--;
-      this.stableSince = arrival;
-    }
   }
   baseline(now: number): number {
     return this.base.get(now);
   }
   targetDelay(): number {
-    return this.level * 20;
+    return this.eff * 20;
   }
   rebase(): void {}
 }
