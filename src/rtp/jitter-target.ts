@@ -14,10 +14,11 @@
  *   lazily so an update is O(1)).
  * - **Cost, not a fixed quantile**: the target spread `d` minimises
  *   `d + lateCostMs × (% of packets later than d)` over the histogram (default: 1% late
- *   costs as much as 20 ms of delay), capped at the `quantile` (0.985). A fixed quantile
- *   (NetEq, Asterisk) cannot tell a rare 400 ms spike — where 120 ms more delay saves a
- *   handful of packets — from a wide stationary spread, where a few ms more delay saves many;
- *   the cost does: it buys delay only where the histogram is dense. Recomputed every 8
+ *   costs as much as 20 ms of delay — NetEq's `ms_per_loss_percent` exchange rate, which it
+ *   applies only to reordered packets), capped at the `quantile` (0.985). A fixed quantile
+ *   (NetEq's main rule, Asterisk) cannot tell a rare 400 ms spike — where 120 ms more delay
+ *   saves a handful of packets — from a wide stationary spread, where a few ms more delay
+ *   saves many; the cost does: it buys delay only where the histogram is dense. Recomputed every 8
  *   packets (O(bins)), so the per-packet cost stays O(1).
  * - **Fast attack on level shifts**: if *every* one of the last 16 packets (320 ms) was at
  *   least S ms above the baseline and S exceeds the long-memory quantile, the target follows
@@ -26,11 +27,13 @@
  *   packets enter the long-memory histogram, which forgets them over tens of seconds, and the
  *   buffer gives back delay one frame at a time (see {@link JitterBuffer}).
  *
- * Compared with the buffers this was measured against (see docs/rtp.md): NetEq takes a 95%
- * quantile of a fast-forgetting histogram in 20 ms buckets (quick, but it chases bursts);
- * Asterisk's jitterbuf takes the 97th percentile of the last 500 delays plus a fixed 40 ms
- * (safe but slow); PJMEDIA's jbuf tracks the burst level of arrivals per frame (coarse:
- * whole frames). Ours is finer (1 ms bins), longer-memory, and drift-free by construction.
+ * Compared with the buffers this was measured against (see docs/rtp.md): NetEq puts the
+ * maximum relative delay of each 500 ms into a 20 ms-bucket histogram and takes its 95%
+ * quantile (safe, but every spike counts as a whole interval, so it chases spikes);
+ * Asterisk's jitterbuf takes the 97th − 3rd percentile of the last 500 delays plus a fixed
+ * 40 ms (safe but deep); PJMEDIA's jbuf tracks the burst level of arrivals per get (coarse:
+ * whole frames). Ours is finer (1 ms bins), weighs delay against lateness, and is drift-free
+ * by construction.
  *
  * @example
  * ```ts
