@@ -24,7 +24,10 @@ export interface RtpRemote {
 export interface RtpSessionOptions {
   /** Local address to bind; '0.0.0.0' by default ('::' or an IPv6 address for IPv6). */
   address?: string;
-  /** Port pool for the RTP/RTCP pair; without one, ephemeral ports (port 0) are bound. */
+  /**
+   * Port pool for the RTP/RTCP pair; without one, two ephemeral ports (port 0) are bound and
+   * RTCP is usually not RTP + 1 — announce `localRtcpPort` in SDP (`a=rtcp`, RFC 3605).
+   */
   portPool?: PortPool;
   /** Bind attempts before giving up on EADDRINUSE; 16 by default. */
   bindAttempts?: number;
