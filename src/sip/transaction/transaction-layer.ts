@@ -284,8 +284,14 @@ export class TransactionLayer {
       const via = req.topVia;
       if (via === undefined) throw new SipParseError('Missing Via header');
       rfc2543 = !via.hasRfc3261Branch;
-      toTag = rfc2543 ? req.to.tag : undefined;
+      const to = req.to;
+      toTag = rfc2543 ? to.tag : undefined;
       if (rfc2543 && method === 'ACK') ack2543 = this.find2543AckTransaction(req, via);
+      // Read what every TU reads (cached on the message, so cheap; parseMessage's validation
+      // normally did it already) so that a request it could not read is refused here with 400.
+      void req.from;
+      void req.callId;
+      if (req.cseq.method !== method) throw new SipParseError('CSeq method does not match the request method');
       key = serverTransactionKey(req, via, transactionMethod(method), toTag);
       if (method === 'CANCEL') inviteKey = serverTransactionKey(req, via, 'INVITE', toTag);
     } catch (e) {
@@ -360,7 +366,8 @@ export class TransactionLayer {
     } catch {
       toTag = undefined;
     }
-    const tagOption = toTag === undefined ? { random: this.random } : { toTag };
+    // One tag for both, so the 200 to the CANCEL and the 487 agree even when nothing was sent yet.
+    const tagOption = { toTag: toTag ?? Buffer.from(this.random(8)).toString('hex') };
     cancelTx.respond(createResponse(cancel, 200, undefined, tagOption));
     if (invite.state !== 'proceeding') return; // a final response went out already: no effect
     if (this.user.onCancel !== undefined) this.user.onCancel(invite, inbound);
