@@ -62,7 +62,7 @@ export const PEER_TCP: Destination = { protocol: 'tcp', address: '192.0.2.4', po
 export class RecordingUser implements TransactionLayerUser {
   requests: InboundMessage[] = [];
   acks: InboundMessage[] = [];
-  cancels: InboundMessage[] = [];
+  onCancel: TransactionLayerUser['onCancel'];
   strays: InboundMessage[] = [];
   onRequestHook: TransactionLayerUser['onRequest'] | undefined;
   onRequest: TransactionLayerUser['onRequest'] = (tx, inbound) => {
