@@ -124,6 +124,17 @@ describe('JitterBuffer mechanics', () => {
     expect(frames(out).filter((x) => x >= 23)).toEqual([...Array(37).keys()].map((k) => k + 23));
   });
 
+  it('honours minDelayMs and maxDelayMs around the rule', () => {
+    const clean = makeTrace('clean', 6, 60);
+    const floor = simulate(clean, new JitterBuffer({ minDelayMs: 80 }));
+    expect(floor.meanBufferMs).toBeGreaterThanOrEqual(80);
+    expect(floor.meanBufferMs).toBeLessThan(110);
+    const jittery = makeTrace('iid-jitter', 6, 60);
+    const capped = simulate(jittery, new JitterBuffer({ maxDelayMs: 10 }));
+    expect(capped.meanBufferMs).toBeLessThan(35);
+    expect(capped.latePct).toBeGreaterThan(5); // the cap is obeyed even though it costs lateness
+  });
+
   it('a fixed buffer never adapts', () => {
     const jb = new JitterBuffer({ fixedDelayMs: 60 });
     run(jb, Array.from({ length: 100 }, (_, i) => [i, i * 20 + 3 + (i % 7) * 10] as [number, number]), 0, 120);
