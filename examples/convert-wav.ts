@@ -3,7 +3,7 @@
  * call plays without transcoding. Any input this layer reads works (PCM 16-bit, µ-law, A-law;
  * 8 or 16 kHz; mono or stereo, which is mixed down).
  *
- *   convert-wav <in.wav> <out.wav> [mulaw|alaw|pcm16]
+ *   npm run examples && node .examples-build/examples/convert-wav.js <in.wav> <out.wav> [mulaw|alaw|pcm16]
  *
  * The output is written through a WavStreamWriter over a FileHandle (`fileSink` below), 20 ms
  * at a time, the way a call recording is written; the codecs layer itself never touches `fs`.
