@@ -75,7 +75,7 @@ export interface DigestServerOptions {
 export type DigestFailure =
   /** No Digest credentials at all: challenge. */
   | 'missing'
-  /** Credentials that cannot be checked (bad syntax, required parameter absent, bad nc…). */
+  /** Credentials that cannot be checked (bad syntax, a required parameter absent, a bad nc, qop or username*, an opaque that is not ours). */
   | 'malformed'
   /** Digest credentials only for other realms. */
   | 'wrong-realm'

@@ -11,7 +11,7 @@
  * response (qop absent)  = KD(HA1, nonce ":" HA2)          (RFC 2069 compatibility)
  * KD(secret, data)       = H(secret ":" data)
  * ```
- * Every string is hashed as UTF-8 (RFC 7616 §3.4.4; SIP is UTF-8 throughout, RFC 3261 §7.3.1).
+ * Every string is hashed as UTF-8 (RFC 7616 §4; SIP text is UTF-8 throughout, RFC 3261 §7.3.1).
  *
  * SHA-512-256 is SHA-512/256 of FIPS 180-4 (its own initial values, truncated to 256 bits:
  * RFC 7616 §3.2), which Node's OpenSSL provides as `sha512-256`; it is not a truncated
@@ -48,7 +48,7 @@ export function hashAvailable(hash: DigestHash): boolean {
 
 /**
  * The algorithm a challenge or credentials name: tokens compare case-insensitively
- * (RFC 7616 §3.3) and an absent `algorithm` means MD5 (RFC 3261 §20.27, RFC 7616 §3.3).
+ * (RFC 7616 §3.3) and an absent `algorithm` means MD5 (RFC 7616 §3.3).
  * Returns `undefined` for an algorithm this module does not implement.
  *
  * @example

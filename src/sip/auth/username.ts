@@ -1,6 +1,6 @@
 /**
  * The user name in digest credentials: `username="..."` (a quoted-string, which in SIP may
- * carry UTF-8, RFC 3261 §25.1) or `username*=UTF-8''J%C3%A4s%C3%B8n` (RFC 7616 §3.4.4, with
+ * carry UTF-8, RFC 3261 §25.1) or `username*=UTF-8''J%C3%A4s%C3%B8n` (RFC 7616 §3.4 and §4, with
  * the ext-value encoding of RFC 8187 §3.2). The two must not appear together.
  */
 import type { AuthHeader } from '../message/index.js';
