@@ -217,8 +217,9 @@ export class DigestServer {
   /**
    * Checks the request's `Authorization` (or, with `proxy`, `Proxy-Authorization`)
    * credentials for this realm. Never throws for anything in the request: every problem is a
-   * `{ ok: false, reason }` (a rejected promise comes only from the `lookup` store). Nonce counts are recorded only for credentials that verify, so
-   * nobody without the password can burn a client's nonce counts.
+   * `{ ok: false, reason }` (a rejected promise comes only from the `lookup` store). Nonce
+   * counts are recorded only for credentials that verify, so nobody without the password can
+   * use up a client's nonce counts.
    */
   async verify(request: SipRequest, options: { proxy?: boolean } = {}): Promise<DigestVerifyResult> {
     let all: AuthHeader[];
@@ -267,7 +268,7 @@ export class DigestServer {
     // An unknown user still costs one digest computation, so timing does not tell users apart.
     const expected = computeResponse({
       algorithm,
-      ha1: ha1 ?? '0'.repeat(32),
+      ha1: ha1?.toLowerCase() ?? '0'.repeat(32),
       method: request.method,
       uri,
       nonce,

@@ -175,6 +175,11 @@ describe('verify', () => {
     expect((await md5Only.verify(authorize(request(), { nonce: nonceOf(md5Only), algorithm: 'MD5' }))).ok).toBe(true);
   });
 
+  it('takes stored HA1 values in either hex case', async () => {
+    const { srv } = makeServer({ lookup: () => ({ 'SHA-256': computeHA1('SHA-256', 'alice', REALM, 'wonderland').toUpperCase() }) });
+    expect((await srv.verify(authorize(request(), { nonce: nonceOf(srv) }))).ok).toBe(true);
+  });
+
   it('the digest uri must be the Request-URI: same text or an equal URI', async () => {
     const { srv } = makeServer();
     const req = request({ uri: 'sip:example.com' });
