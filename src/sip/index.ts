@@ -1,2 +1,5 @@
 /** `switchboard/sip`: the SIP protocol stack (RFC 3261 and friends). */
 export * from './message/index.js';
+export * from './auth/index.js';
+export * from './transport/types.js';
+export { ManualClock, systemClock, type TimerClock, type TimerHandle } from './timer-clock.js';

@@ -113,6 +113,12 @@ export class AuthHeader {
   }
 }
 
+function isToken68Char(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x2b || c === 0x2f
+  );
+}
+
 /** Parses one challenge or credentials value. Throws {@link SipParseError}. */
 export function parseAuthHeader(s: string): AuthHeader {
   const end = s.length;
@@ -124,13 +130,14 @@ export function parseAuthHeader(s: string): AuthHeader {
   const params = new Params();
   if (i >= end) return new AuthHeader(scheme, params);
   if (i === t) throw new SipParseError('Missing space after authentication scheme');
-  // token68 form: one opaque value, no '=' after a token (RFC 7235 §2.1).
-  const n0 = scanToken(s, i, end);
-  const after = skipWs(s, n0, end);
-  if (n0 > i && !equalsIgnoreCase(scheme, 'Digest') && (after >= end || (s.charCodeAt(after) !== 0x3d && s.charCodeAt(after) !== 0x2c))) {
+  // token68 form (RFC 7235 §2.1): one opaque value — 1*( ALPHA / DIGIT / "-" / "." / "_" /
+  // "~" / "+" / "/" ) *"=" — and nothing after it. Digest always uses parameters.
+  if (!equalsIgnoreCase(scheme, 'Digest')) {
     let k = i;
-    while (k < end && s.charCodeAt(k) !== 0x20) k++;
-    if (skipWs(s, k, end) === end) return new AuthHeader(scheme, params, s.slice(i, k));
+    while (k < end && isToken68Char(s.charCodeAt(k))) k++;
+    const body = k;
+    while (k < end && s.charCodeAt(k) === 0x3d) k++;
+    if (body > i && skipWs(s, k, end) === end) return new AuthHeader(scheme, params, s.slice(i, k));
   }
   for (;;) {
     const n = i;

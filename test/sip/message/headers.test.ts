@@ -262,6 +262,9 @@ describe('authentication headers', () => {
     expect(a.toString()).toBe(v);
     expect(new AuthHeader('Bearer', undefined, 'abc.def-ghi').toString()).toBe('Bearer abc.def-ghi');
     expect(parseAuthHeader('Bearer eyJhbGciOi.eyJzdWIi.SflKxw').token68).toBe('eyJhbGciOi.eyJzdWIi.SflKxw');
+    expect(parseAuthHeader('Basic YWxpY2U6d29uZGVybGFuZA==').token68).toBe('YWxpY2U6d29uZGVybGFuZA==');
+    expect(parseAuthHeader('Basic a/b+c==  ').token68).toBe('a/b+c==');
+    expect(parseAuthHeader('Other realm=x').params.get('realm')).toBe('x');
     expect(thrown(() => parseAuthHeader('Digest realm="x", nonce="unterminated')).message).toMatch(/Unterminated/);
     expect(thrown(() => parseAuthHeader('Digest realm')).message).toMatch(/no value/);
   });
