@@ -39,6 +39,8 @@ const scaleCuts = (cuts: number[], length: number): number[] => [...new Set(cuts
 
 // ---- helpers ----
 
+const NO_LIMITS = { maxMessageBytes: 1 << 30, maxHeaders: 1 << 30, maxLineLength: 1 << 30 };
+
 const serialize = (m: SipMessage): Buffer => serializeMessage(m);
 
 function headersWithoutContentLength(m: SipMessage): [string, string][] {
@@ -193,7 +195,9 @@ function checkAccepted(m: SipMessage, validated: boolean): void {
   if (via !== undefined && via.length > 0) expect(String(m.topVia)).toBe(via[0]);
   expect(m.contentLength).toBe(m.body.length);
   const once = serialize(m);
-  const twice = serialize(parseMessage(once, { validate: false }));
+  // Serializing may add a few bytes (CRLF for LF, `: ` after names, Content-Length): lift the
+  // limits for the re-parse so only the round trip itself is checked.
+  const twice = serialize(parseMessage(once, { validate: false, limits: NO_LIMITS }));
   expect(twice.toString('latin1')).toBe(once.toString('latin1'));
 }
 
