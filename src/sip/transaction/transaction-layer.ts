@@ -296,7 +296,7 @@ export class TransactionLayer {
       if (method === 'CANCEL') inviteKey = serverTransactionKey(req, via, 'INVITE', toTag);
     } catch (e) {
       if (!(e instanceof SipParseError)) throw e;
-      if (method !== 'ACK') this.sendStatelessResponse(inbound, req, 400, e.message);
+      if (method !== 'ACK') this.sendStatelessResponse(inbound, this.buildResponse(req, 400, e.message));
       return;
     }
     if (rfc2543 && method === 'ACK') {
@@ -318,7 +318,13 @@ export class TransactionLayer {
       return;
     }
     if (this.servers.size >= this.maxTransactions) {
-      this.sendStatelessResponse(inbound, req, 503, undefined, [['Retry-After', String(this.retryAfter)]]);
+      // A CANCEL for a call in progress is still honoured, statelessly: answering it again when
+      // it is retransmitted gives the same result, and the call it ends frees a slot.
+      if (inviteKey !== undefined && this.servers.get(inviteKey)?.kind === 'invite-server') {
+        this.receiveCancel(req, inviteKey, inbound, (res) => this.sendStatelessResponse(inbound, res));
+      } else {
+        this.sendStatelessResponse(inbound, this.buildResponse(req, 503, undefined, [['Retry-After', String(this.retryAfter)]]));
+      }
       return;
     }
 
@@ -333,7 +339,7 @@ export class TransactionLayer {
     }
     const tx = new NonInviteServerTransaction(key, inbound, destination, reliable, this.ctx);
     this.servers.set(key, tx);
-    if (inviteKey !== undefined) this.receiveCancel(tx, inviteKey, inbound);
+    if (inviteKey !== undefined) this.receiveCancel(req, inviteKey, inbound, (res) => tx.respond(res));
     else this.user.onRequest(tx, inbound);
   }
 
@@ -351,11 +357,10 @@ export class TransactionLayer {
   }
 
   /** §9.2: 200 to a CANCEL that matches an INVITE (which the TU then answers 487), else 481. */
-  private receiveCancel(cancelTx: NonInviteServerTransaction, inviteKey: string, inbound: InboundMessage): void {
+  private receiveCancel(cancel: SipRequest, inviteKey: string, inbound: InboundMessage, respond: (res: SipResponse) => void): void {
     const invite = this.servers.get(inviteKey);
-    const cancel = cancelTx.request;
     if (invite === undefined || invite.kind !== 'invite-server') {
-      cancelTx.respond(createResponse(cancel, 481, undefined, { random: this.random }));
+      respond(createResponse(cancel, 481, undefined, { random: this.random }));
       return;
     }
     // §9.2: the To tag of the CANCEL's response SHOULD be the one of the INVITE's responses.
@@ -368,19 +373,23 @@ export class TransactionLayer {
     }
     // One tag for both, so the 200 to the CANCEL and the 487 agree even when nothing was sent yet.
     const tagOption = { toTag: toTag ?? Buffer.from(this.random(8)).toString('hex') };
-    cancelTx.respond(createResponse(cancel, 200, undefined, tagOption));
+    respond(createResponse(cancel, 200, undefined, tagOption));
     if (invite.state !== 'proceeding') return; // a final response went out already: no effect
     if (this.user.onCancel !== undefined) this.user.onCancel(invite, inbound);
     else invite.respond(createResponse(invite.request, 487, undefined, tagOption));
   }
 
-  private sendStatelessResponse(inbound: InboundMessage, req: SipRequest, status: number, reason?: string, headers?: [string, string][]): void {
-    let res: SipResponse;
+  /** A response built outside a transaction, or undefined when the request is too broken for one. */
+  private buildResponse(req: SipRequest, status: number, reason?: string, headers?: [string, string][]): SipResponse | undefined {
     try {
-      res = createResponse(req, status, reason, { random: this.random, ...(headers === undefined ? {} : { headers }) });
+      return createResponse(req, status, reason, { random: this.random, ...(headers === undefined ? {} : { headers }) });
     } catch {
-      return; // not even a response can be built: drop
+      return undefined;
     }
+  }
+
+  private sendStatelessResponse(inbound: InboundMessage, res: SipResponse | undefined): void {
+    if (res === undefined) return;
     this.sendStateless(res, responseDestination(inbound)).then(undefined, () => {
       // A stateless response has nobody to report a failure to (§17.2.4 applies to transactions).
     });

@@ -356,17 +356,23 @@ describe('limits and robustness', () => {
     layer.receive(inbound(request('INVITE', { branch: 'z9hG4bK1' })));
     layer.receive(inbound(request('OPTIONS', { branch: 'z9hG4bK2' })));
     layer.receive(inbound(request('OPTIONS', { branch: 'z9hG4bK3' })));
-    layer.receive(inbound(request('CANCEL', { branch: 'z9hG4bK1' })));
+    layer.receive(inbound(request('CANCEL', { branch: 'z9hG4bK4' })));
     expect(layer.serverTransactionCount).toBe(2);
     expect(user.requests).toHaveLength(2);
     const busy = transport.responses(503);
     expect(busy).toHaveLength(2);
     expect(busy[0]!.get('Retry-After')).toBe('30');
     expect(busy[0]!.topVia!.branch).toBe('z9hG4bK3');
+    expect(busy[1]!.cseq.method).toBe('CANCEL');
+    // A CANCEL for the call in progress is still honoured, statelessly (no transaction stored).
+    layer.receive(inbound(request('CANCEL', { branch: 'z9hG4bK1' })));
+    expect(transport.responses().slice(-2).map((r) => `${r.status} ${r.cseq.method}`)).toEqual(['200 CANCEL', '487 INVITE']);
+    expect(layer.serverTransactionCount).toBe(2);
+    expect(held[0]!.state).toBe('completed');
     // An existing transaction still absorbs its retransmission.
     held[1]!.respond(createResponse(held[1]!.request, 200));
     layer.receive(inbound(request('OPTIONS', { branch: 'z9hG4bK2' })));
-    expect(transport.responses(200)).toHaveLength(2);
+    expect(transport.responses(200).filter((r) => r.cseq.method === 'OPTIONS')).toHaveLength(2);
     // ACKs create nothing, full or not.
     layer.receive(inbound(request('ACK', { branch: 'z9hG4bK9' })));
     expect(user.strays).toHaveLength(1);
