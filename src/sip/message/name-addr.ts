@@ -113,32 +113,45 @@ export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
     i = skipWs(s, q, end);
     if (i >= end || s.charCodeAt(i) !== 0x3c) throw new SipParseError('Expected < after display name');
   }
-  if (i < end && (s.charCodeAt(i) === 0x3c || displayName === undefined)) {
-    const lt = s.charCodeAt(i) === 0x3c ? i : s.indexOf('<', i);
-    if (lt >= 0 && lt < end) {
-      if (lt > i) {
-        // display-name = *(token LWS): only token characters and whitespace (RFC 4475 §3.1.2.15).
-        let b = lt;
-        while (b > i && isWs(s.charCodeAt(b - 1))) b--;
-        for (let k = i; k < b; k++) {
-          const c = s.charCodeAt(k);
-          if (!isIn(TOKEN, c) && !isWs(c)) throw new SipParseError('Display name must be quoted');
-        }
-        displayName = s.slice(i, b);
-      }
-      uriStart = lt + 1;
-      uriEnd = s.indexOf('>', uriStart);
-      if (uriEnd < 0 || uriEnd >= end) throw new SipParseError('Unterminated <');
-      // No LWS inside the brackets (RFC 4475 §3.1.2.14).
-      if (uriEnd === uriStart || isWs(s.charCodeAt(uriStart)) || isWs(s.charCodeAt(uriEnd - 1))) {
-        throw new SipParseError('Invalid addr-spec inside <>');
-      }
-      checkScheme(s, uriStart, uriEnd);
-      const params = new Params();
-      const stop = parseParams(s, uriEnd + 1, end, params);
-      if (stop !== end) throw new SipParseError('Unexpected comma in address');
-      return new NameAddr(s.slice(uriStart, uriEnd), displayName, params);
+  let lt = -1;
+  if (i < end && s.charCodeAt(i) === 0x3c) lt = i;
+  else if (displayName === undefined) {
+    // display-name = *(token LWS) directly before '<'. A bare addr-spec instead starts with a
+    // scheme, whose token run stops at ':' (RFC 4475 §3.1.1.6 allows no LWS before '<').
+    let k = i;
+    let sawWs = false;
+    while (k < end) {
+      const c = s.charCodeAt(k);
+      if (isIn(TOKEN, c)) k++;
+      else if (isWs(c)) {
+        sawWs = true;
+        k++;
+      } else break;
     }
+    if (k < end && s.charCodeAt(k) === 0x3c) {
+      let b = k;
+      while (b > i && isWs(s.charCodeAt(b - 1))) b--;
+      if (b > i) displayName = s.slice(i, b);
+      lt = k;
+    } else if (!(k < end && s.charCodeAt(k) === 0x3a && !sawWs) && s.indexOf('<', k) >= 0) {
+      // Words, then something that is neither '<' nor a scheme's ':', then a '<' later:
+      // an unquoted display name with non-token characters (RFC 4475 §3.1.2.15).
+      throw new SipParseError('Display name must be quoted');
+    }
+  }
+  if (lt >= 0) {
+    uriStart = lt + 1;
+    uriEnd = s.indexOf('>', uriStart);
+    if (uriEnd < 0 || uriEnd >= end) throw new SipParseError('Unterminated <');
+    // No LWS inside the brackets (RFC 4475 §3.1.2.14).
+    if (uriEnd === uriStart || isWs(s.charCodeAt(uriStart)) || isWs(s.charCodeAt(uriEnd - 1))) {
+      throw new SipParseError('Invalid addr-spec inside <>');
+    }
+    checkScheme(s, uriStart, uriEnd);
+    const params = new Params();
+    const stop = parseParams(s, uriEnd + 1, end, params);
+    if (stop !== end) throw new SipParseError('Unexpected comma in address');
+    return new NameAddr(s.slice(uriStart, uriEnd), displayName, params);
   }
   // addr-spec without brackets: it ends at the first ';' or whitespace.
   uriStart = i;

@@ -246,6 +246,7 @@ export function validateMessage(msg: SipMessage): void {
     }
     else if (msg.status < 100 || msg.status > 699) throw new SipParseError('Status code out of range');
     if (msg.topVia === undefined) throw new SipParseError('Missing Via header');
+    void msg.via; // every hop, not only the top one: a proxy relays responses by the next
     void msg.from;
     void msg.to;
     void msg.callId;

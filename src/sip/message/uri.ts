@@ -47,10 +47,12 @@ export type HostKind = 'name' | 'ipv4' | 'ipv6';
 export class SipUri {
   readonly kind = 'sip' as const;
   scheme: 'sip' | 'sips';
-  /** The user part, decoded; `undefined` when the URI has no userinfo. */
-  user: string | undefined;
-  /** The password, decoded (its use is NOT RECOMMENDED, §19.1.1). */
-  password: string | undefined;
+  // userinfo is held in a canonical wire form: escapes of characters outside RFC 2396's
+  // reserved set are decoded, escapes of reserved characters (and of '%' and non-ASCII bytes)
+  // are kept, upper-cased. §19.1.4 makes `a%3Bb` and `a;b` different users but `%41` and `A`
+  // the same, so equality compares this form, and serialization writes it.
+  private userKey: string | undefined;
+  private passwordKey: string | undefined;
   /** Host name, IPv4 address, or IPv6 address without its brackets. */
   host: string;
   /** Port, or `undefined` when absent (the default then depends on transport, §19.1.2). */
@@ -70,14 +72,43 @@ export class SipUri {
     headers?: Params | Record<string, string>;
   }) {
     this.scheme = init.scheme ?? 'sip';
-    this.user = init.user;
-    this.password = init.password;
+    this.userKey = init.user === undefined ? undefined : keyFromText(init.user, USER);
+    this.passwordKey = init.password === undefined ? undefined : keyFromText(init.password, PASSWORD);
     let host = init.host;
     if (host.length > 1 && host[0] === '[' && host[host.length - 1] === ']') host = host.slice(1, -1);
     this.host = host;
     this.port = init.port;
     this.params = toUriParams(init.params);
     this.headers = toUriParams(init.headers);
+  }
+
+  /** The user part, decoded; `undefined` when the URI has no userinfo. */
+  get user(): string | undefined {
+    return this.userKey === undefined ? undefined : textFromKey(this.userKey);
+  }
+
+  set user(value: string | undefined) {
+    this.userKey = value === undefined ? undefined : keyFromText(value, USER);
+  }
+
+  /** The password, decoded (its use is NOT RECOMMENDED, §19.1.1). */
+  get password(): string | undefined {
+    return this.passwordKey === undefined ? undefined : textFromKey(this.passwordKey);
+  }
+
+  set password(value: string | undefined) {
+    this.passwordKey = value === undefined ? undefined : keyFromText(value, PASSWORD);
+  }
+
+  /** @internal Canonical userinfo forms, for comparison (§19.1.4). */
+  _userinfoKeys(): [string | undefined, string | undefined] {
+    return [this.userKey, this.passwordKey];
+  }
+
+  /** @internal Sets userinfo from canonical forms (parser). */
+  _setUserinfoKeys(user: string | undefined, password: string | undefined): void {
+    this.userKey = user;
+    this.passwordKey = password;
   }
 
   /** Kind of host: a name, an IPv4 address or an IPv6 address. */
@@ -103,15 +134,15 @@ export class SipUri {
   }
 
   clone(): SipUri {
-    return new SipUri({
+    const copy = new SipUri({
       scheme: this.scheme,
-      user: this.user,
-      password: this.password,
       host: this.host,
       port: this.port,
       params: this.params.clone(),
       headers: this.headers.clone(),
     });
+    copy._setUserinfoKeys(this.userKey, this.passwordKey);
+    return copy;
   }
 
   /** Equality per RFC 3261 §19.1.4. */
@@ -121,9 +152,9 @@ export class SipUri {
 
   toString(): string {
     let s = this.scheme + ':';
-    if (this.user !== undefined) {
-      s += escape(this.user, USER);
-      if (this.password !== undefined) s += ':' + escape(this.password, PASSWORD);
+    if (this.userKey !== undefined) {
+      s += wireFromKey(this.userKey, USER);
+      if (this.passwordKey !== undefined) s += ':' + wireFromKey(this.passwordKey, PASSWORD);
       s += '@';
     }
     s += this.hostport;
@@ -334,10 +365,87 @@ function decode(s: string, start: number, end: number, allowed: Uint8Array, what
       i += 2;
     } else bytes.push(c);
   }
-  return ascii ? String.fromCharCode(...bytes) : Buffer.from(bytes).toString('utf8');
+  return Buffer.from(bytes).toString(ascii ? 'latin1' : 'utf8');
 }
 
 const HEXDIGITS = '0123456789ABCDEF';
+
+/** RFC 2396 reserved characters, plus '%' itself: kept escaped in canonical userinfo. */
+const KEEP_ESCAPED = (() => {
+  const t = new Uint8Array(256).fill(1);
+  for (let c = 0x20; c < 0x7f; c++) t[c] = 0;
+  for (const ch of ';/?:@&=+$,%') t[ch.charCodeAt(0)] = 1;
+  for (let c = 0; c < 0x20; c++) t[c] = 0;
+  t[0x7f] = 0;
+  return t;
+})();
+
+function hex2(b: number): string {
+  return '%' + HEXDIGITS[b >> 4]! + HEXDIGITS[b & 15]!;
+}
+
+/** Canonical form of a wire userinfo component (see SipUri): escapes already validated. */
+function keyFromWire(s: string, start: number, end: number): string {
+  if (s.indexOf('%', start) < 0 || s.indexOf('%', start) >= end) return s.slice(start, end);
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25) {
+      const b = parseInt(s.slice(i + 1, i + 3), 16);
+      out += KEEP_ESCAPED[b] === 1 ? hex2(b) : String.fromCharCode(b);
+      i += 2;
+    } else out += s[i];
+  }
+  return out;
+}
+
+/**
+ * Canonical form of a userinfo component given as text: '%', non-ASCII bytes, and reserved
+ * characters the component does not allow literally (which the wire form must escape) are
+ * escaped; so the form is the same whether the URI was built or parsed back.
+ */
+function keyFromText(text: string, allowed: Uint8Array): string {
+  let plain = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25 || c > 0x7f || (KEEP_ESCAPED[c] === 1 && allowed[c] !== 1)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return text;
+  let out = '';
+  for (const b of Buffer.from(text, 'utf8')) out += b === 0x25 || b > 0x7f || (KEEP_ESCAPED[b] === 1 && allowed[b] !== 1) ? hex2(b) : String.fromCharCode(b);
+  return out;
+}
+
+/** Text of a canonical userinfo component: every escape decoded (as UTF-8). */
+function textFromKey(key: string): string {
+  if (key.indexOf('%') < 0) return key;
+  const bytes: number[] = [];
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x25) {
+      bytes.push(parseInt(key.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(c);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Wire form of a canonical userinfo component: its escapes as they are, other bytes escaped where `allowed` says. */
+function wireFromKey(key: string, allowed: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x25) {
+      out += key.slice(i, i + 3);
+      i += 2;
+    } else if (c < 128 && allowed[c] === 1) out += key[i];
+    else out += hex2(c);
+  }
+  return out;
+}
 
 /** Escapes every byte of `s` (as UTF-8) that `allowed` does not contain. */
 export function escape(s: string, allowed: Uint8Array): string {
@@ -402,8 +510,12 @@ function parseSipUri(s: string, start: number, end: number, scheme: 'sip' | 'sip
     if (pc > at) pc = -1;
     const userEnd = pc >= 0 ? pc : at;
     if (userEnd === start) throw new SipParseError('Empty user part in SIP URI');
-    user = decode(s, start, userEnd, USER, 'user part');
-    if (pc >= 0) password = decode(s, pc + 1, at, PASSWORD, 'password');
+    decode(s, start, userEnd, USER, 'user part'); // validates characters and escapes
+    user = keyFromWire(s, start, userEnd);
+    if (pc >= 0) {
+      decode(s, pc + 1, at, PASSWORD, 'password');
+      password = keyFromWire(s, pc + 1, at);
+    }
     i = at + 1;
   }
   // host
@@ -482,7 +594,9 @@ function parseSipUri(s: string, start: number, end: number, scheme: 'sip' | 'sip
     }
   }
   if (i !== end) throw new SipParseError('Invalid character in SIP URI');
-  return new SipUri({ scheme, user, password, host, port, params, headers });
+  const uri = new SipUri({ scheme, host, port, params, headers });
+  uri._setUserinfoKeys(user, password);
+  return uri;
 }
 
 /** Visual separators and digits of a tel number (RFC 3966 §3). */
@@ -532,7 +646,9 @@ export function uriEquals(a: Uri, b: Uri): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'sip' && b.kind === 'sip') {
     if (a.scheme !== b.scheme) return false;
-    if (a.user !== b.user || a.password !== b.password) return false;
+    const [au, ap] = a._userinfoKeys();
+    const [bu, bp] = b._userinfoKeys();
+    if (au !== bu || ap !== bp) return false;
     if (!equalsIgnoreCase(a.host, b.host)) return false;
     if (a.port !== b.port) return false;
     for (const name of STRICT_PARAMS) {
@@ -542,16 +658,20 @@ export function uriEquals(a: Uri, b: Uri): boolean {
       if (x === undefined || y === undefined) return false;
       if (!equalsIgnoreCase(x ?? '', y ?? '') || (x === null) !== (y === null)) return false;
     }
+    // Parameters and headers are compared by name, first occurrence (get), so a URI that
+    // repeats a name still equals itself.
     for (let i = 0; i < a.params.names.length; i++) {
-      const y = b.params.get(a.params.names[i]!);
+      const name = a.params.names[i]!;
+      const y = b.params.get(name);
       if (y === undefined) continue;
-      const x = a.params.values[i]!;
+      const x = a.params.get(name)!;
       if ((x === null) !== (y === null) || !equalsIgnoreCase(x ?? '', y ?? '')) return false;
     }
     if (a.headers.size !== b.headers.size) return false;
     for (let i = 0; i < a.headers.names.length; i++) {
-      const y = b.headers.get(a.headers.names[i]!);
-      if (y === undefined || y !== a.headers.values[i]) return false;
+      const name = a.headers.names[i]!;
+      const y = b.headers.get(name);
+      if (y === undefined || y !== a.headers.get(name)) return false;
     }
     return true;
   }
@@ -559,8 +679,9 @@ export function uriEquals(a: Uri, b: Uri): boolean {
     if (!equalsIgnoreCase(a.digits, b.digits)) return false;
     if (a.params.size !== b.params.size) return false;
     for (let i = 0; i < a.params.names.length; i++) {
-      const y = b.params.get(a.params.names[i]!);
-      const x = a.params.values[i]!;
+      const name = a.params.names[i]!;
+      const y = b.params.get(name);
+      const x = a.params.get(name)!;
       if (y === undefined || (x === null) !== (y === null) || !equalsIgnoreCase(x ?? '', y ?? '')) return false;
     }
     return true;
