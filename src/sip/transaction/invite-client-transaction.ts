@@ -46,7 +46,14 @@ import { createNon2xxAck } from './ack-request.js';
 import { RETRANSMIT, TIMEOUT, Transaction, WAIT, type TransactionContext } from './transaction.js';
 import type { ClientTransactionUser } from './transaction-user.js';
 
-/** States of Figure 5 plus RFC 6026's Accepted. */
+/**
+ * States of Figure 5 plus RFC 6026's Accepted.
+ *
+ * @example
+ * ```ts
+ * if (inviteTx.state === 'proceeding') layer.sendRequest(layer.createCancel(inviteTx), inviteTx.destination);
+ * ```
+ */
 export type InviteClientState = 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
 
 /**

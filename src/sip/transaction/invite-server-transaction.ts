@@ -52,7 +52,14 @@ import type { Destination, InboundMessage, TransportError } from '../transport/t
 import { RETRANSMIT, TIMEOUT, TRYING, Transaction, WAIT, type TransactionContext } from './transaction.js';
 import type { ServerTransactionUser } from './transaction-user.js';
 
-/** States of Figure 7 plus RFC 6026's Accepted. */
+/**
+ * States of Figure 7 plus RFC 6026's Accepted.
+ *
+ * @example
+ * ```ts
+ * const canAnswer = (s: InviteServerState): boolean => s === 'proceeding';
+ * ```
+ */
 export type InviteServerState = 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';
 
 /**

@@ -53,7 +53,14 @@ import type { Destination, TransportError } from '../transport/types.js';
 import { RETRANSMIT, TIMEOUT, Transaction, WAIT, type TransactionContext } from './transaction.js';
 import type { ClientTransactionUser } from './transaction-user.js';
 
-/** States of Figure 6. */
+/**
+ * States of Figure 6.
+ *
+ * @example
+ * ```ts
+ * const waiting = (s: NonInviteClientState): boolean => s === 'trying' || s === 'proceeding';
+ * ```
+ */
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 /**

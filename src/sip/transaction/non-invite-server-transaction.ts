@@ -52,7 +52,14 @@ import type { Destination, InboundMessage, TransportError } from '../transport/t
 import { Transaction, WAIT, type TransactionContext } from './transaction.js';
 import type { ServerTransactionUser } from './transaction-user.js';
 
-/** States of Figure 8. */
+/**
+ * States of Figure 8.
+ *
+ * @example
+ * ```ts
+ * const answered = (s: NonInviteServerState): boolean => s === 'completed' || s === 'terminated';
+ * ```
+ */
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 /**

@@ -41,6 +41,14 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * What the transaction layer hands the TU. Callbacks run synchronously inside `receive`.
+ *
+ * @example
+ * ```ts
+ * const user: TransactionLayerUser = {
+ *   onRequest: (tx) => tx.respond(createResponse(tx.request, 501)),
+ *   onStray: (inbound) => dialogs.handle(inbound),
+ * };
+ * ```
  */
 export interface TransactionLayerUser {
   /**
@@ -69,7 +77,14 @@ export interface TransactionLayerUser {
   onStray?(inbound: InboundMessage): void;
 }
 
-/** Options of {@link TransactionLayer}. */
+/**
+ * Options of {@link TransactionLayer}.
+ *
+ * @example
+ * ```ts
+ * const options: TransactionLayerOptions = { transport, user, clock: new ManualClock(), maxTransactions: 1000, tryingDelay: 0 };
+ * ```
+ */
 export interface TransactionLayerOptions {
   /** Sends messages; says which protocols are reliable. */
   transport: SipTransport;

@@ -34,7 +34,15 @@ export function clientTransactionKey(branch: string, method: string): string {
   return branch + SEP + method;
 }
 
-/** The method a server transaction is known by: an ACK belongs to its INVITE (§17.2.3). */
+/**
+ * The method a server transaction is known by: an ACK belongs to its INVITE (§17.2.3).
+ *
+ * @example
+ * ```ts
+ * transactionMethod('ACK'); // 'INVITE'
+ * transactionMethod('BYE'); // 'BYE'
+ * ```
+ */
 export function transactionMethod(method: string): string {
   return method === 'ACK' ? 'INVITE' : method;
 }

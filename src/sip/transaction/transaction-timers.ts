@@ -10,7 +10,14 @@
  * ```
  */
 
-/** Timer base values in milliseconds. */
+/**
+ * Timer base values in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const timers: Partial<TransactionTimers> = { T1: 250, T2: 2000 }; // given to TransactionLayer
+ * ```
+ */
 export interface TransactionTimers {
   /** RTT estimate (default 500 ms). */
   T1: number;

@@ -12,9 +12,26 @@ import type { TransactionUserBase } from './transaction.js';
 
 export type { TransactionUserBase } from './transaction.js';
 
-/** A client transaction of either kind. */
+/**
+ * A client transaction of either kind; `kind` tells them apart.
+ *
+ * @example
+ * ```ts
+ * const tx: ClientTransaction = layer.sendRequest(request, dest);
+ * if (tx.kind === 'invite-client') console.log('INVITE', tx.state);
+ * ```
+ */
 export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
-/** A server transaction of either kind. */
+/**
+ * A server transaction of either kind; `kind` tells them apart.
+ *
+ * @example
+ * ```ts
+ * onRequest(tx: ServerTransaction) {
+ *   if (tx.kind === 'invite-server') tx.respond(createResponse(tx.request, 180, undefined, { toTag: 'x' }));
+ * }
+ * ```
+ */
 export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
 
 /**

@@ -27,7 +27,14 @@ export const WAIT = 2; // D, I, J, K, L, M
 /** @internal */
 export const TRYING = 3; // the 200 ms before an INVITE server sends 100 Trying (§17.2.1)
 
-/** The callbacks every transaction user may provide. */
+/**
+ * The callbacks every transaction user may provide.
+ *
+ * @example
+ * ```ts
+ * tx.user = { onTransportError: (e) => log.warn(e.message), onTerminated: () => calls.delete(id) };
+ * ```
+ */
 export interface TransactionUserBase<T> {
   /**
    * The transport could not send one of the transaction's messages (§17.1.4, §17.2.4). The
@@ -40,7 +47,14 @@ export interface TransactionUserBase<T> {
 
 /**
  * Base class of the four transactions. `S` is the state union of the concrete machine; it
- * always includes `'terminated'`.
+ * always includes `'terminated'`. Transactions are created by `TransactionLayer` only.
+ *
+ * @example
+ * ```ts
+ * function describe(tx: Transaction<string>): string {
+ *   return `${tx.key} is ${tx.state}${tx.reliable ? ' (reliable)' : ''}`;
+ * }
+ * ```
  */
 export abstract class Transaction<S extends string> {
   /** The string the layer matches messages against (§17.1.3, §17.2.3), built once. */
