@@ -674,8 +674,15 @@ function parseContacts(vs: string[]): NameAddr[] {
 
 function listItems(vs: string[]): string[] {
   const out: string[] = [];
-  for (const v of vs) {
+  for (let j = 0; j < vs.length; j++) {
+    const v = vs[j]!;
     if (v.length === 0) throw new SipParseError('has an empty value');
+    // One value per line, the usual layout, needs no splitting (a quote or bracket could
+    // only hide a comma, and there is none).
+    if (v.indexOf(',') < 0) {
+      out.push(v);
+      continue;
+    }
     const items = splitList(v);
     for (let k = 0; k < items.length; k++) out.push(items[k]!);
   }

@@ -245,8 +245,8 @@ export function validateMessage(msg: SipMessage): void {
       if (uri.kind === 'sip' && uri.headers.size > 0) throw new SipParseError('Request-URI must not contain headers');
     }
     else if (msg.status < 100 || msg.status > 699) throw new SipParseError('Status code out of range');
-    if (msg.topVia === undefined) throw new SipParseError('Missing Via header');
-    void msg.via; // every hop, not only the top one: a proxy relays responses by the next
+    // Every hop, not only the top one: a proxy relays a response by the next Via.
+    if (msg.via.length === 0) throw new SipParseError('Missing Via header');
     void msg.from;
     void msg.to;
     void msg.callId;

@@ -42,7 +42,8 @@ export class Via {
   constructor(init: { transport: string; host: string; port?: number | undefined; params?: Params | Record<string, string | null>; protocol?: string; version?: string }) {
     this.protocol = init.protocol ?? 'SIP';
     this.version = init.version ?? '2.0';
-    this.transport = init.transport.toUpperCase();
+    const t = init.transport;
+    this.transport = isUpperCase(t) ? t : t.toUpperCase();
     let host = init.host;
     if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
     this.host = host;
@@ -102,6 +103,14 @@ export class Via {
   toString(): string {
     return `${this.protocol}/${this.version}/${this.transport} ${this.sentBy}${this.params.toString()}`;
   }
+}
+
+function isUpperCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return false;
+  }
+  return true;
 }
 
 function slash(s: string, i: number, end: number): number {
