@@ -79,6 +79,7 @@ export class InviteClientTransaction extends Transaction<InviteClientState> {
   /** The ACK sent for a non-2xx final response, once there is one. */
   ack: SipRequest | undefined;
   private interval = 0;
+  protected readonly terminatesOnTransportError = true;
 
   /** @internal Created by the transaction layer. */
   constructor(key: string, request: SipRequest, destination: Destination, user: ClientTransactionUser, reliable: boolean, ctx: TransactionContext) {

@@ -25,21 +25,22 @@
  *     |        | Completed |        |            |
  *     +------->|           |<-------+            |         INVITE
  *              +-----------+                     |         -
- *              |  |    |                         |  +--------+
- *  Timer H fires  |    |ACK                      V  |        V
- *  or Transport   |    |-                   +-----------+    |
- *  Err.: inform TU|    |                    | Accepted  |----+
- *              |  |    V                    |           |<---+ 2xx from TU
- *              |  |  +-----------+          +-----------+----+ send response
- *              |  |  | Confirmed |--+ ACK     |   |  ^ ACK
- *              |  |  |           |<-+ -       |   |  | to TU
- *              |  |  +-----------+            |   +--+
- *              |  |         | Timer I fires   | Timer L fires
- *              |  |         | (0 s reliable)  |
- *              V  V         V                 V
+ *                 |    |ACK                      |  +--------+
+ *   Timer H fires |    |-                        V  |        V
+ *   inform TU     |    |                    +-----------+    |
+ *                 |    V                    | Accepted  |----+
+ *                 |  +-----------+          |           |<---+ 2xx from TU
+ *                 |  | Confirmed |--+ ACK   +-----------+----+ send response
+ *                 |  |           |<-+ -       |   |  ^ ACK
+ *                 |  +-----------+            |   +--+ to TU
+ *                 |         | Timer I fires   | Timer L fires
+ *                 |         | (0 s reliable)  |
+ *                 V         V                 V
  *             +-------------------------------------+
  *             |              Terminated             |
  *             +-------------------------------------+
+ *
+ *  Transport error in any state: inform TU, stay (RFC 6026 §8.8).
  * ```
  *
  * Timer G (T1, doubling, capped at T2; unreliable transports only) retransmits a 300–699
@@ -91,6 +92,7 @@ export class InviteServerTransaction extends Transaction<InviteServerState> {
   /** The final response sent, once there is one. */
   finalResponse: SipResponse | undefined;
   private interval = 0;
+  protected readonly terminatesOnTransportError = false;
 
   /** @internal Created by the transaction layer. */
   constructor(key: string, inbound: InboundMessage, destination: Destination, reliable: boolean, ctx: TransactionContext) {

@@ -82,6 +82,7 @@ export class NonInviteClientTransaction extends Transaction<NonInviteClientState
   /** The TU's callbacks; may be replaced at any time. */
   user: ClientTransactionUser;
   private interval = 0;
+  protected readonly terminatesOnTransportError = true;
 
   /** @internal Created by the transaction layer. */
   constructor(key: string, request: SipRequest, destination: Destination, user: ClientTransactionUser, reliable: boolean, ctx: TransactionContext) {

@@ -19,29 +19,26 @@
  *                    +--------|           |--------+    |
  *                    |        | Proceeding|        |    |
  *                    +------->|           |<-------+    |
- *             +<--------------|           |             |
- *             |Trnsprt Err    +-----------+             |
- *             |Inform TU            |                   |
- *             |                     |                   |
- *             |                     |200-699 from TU    |
- *             |                     |send response      |
- *             |  Request            V                   |
- *             |  send response+-----------+             |
- *             |      +--------|           |             |
- *             |      |        | Completed |<------------+
- *             |      +------->|           |
- *             +<--------------|           |
- *             |Trnsprt Err    +-----------+
- *             |Inform TU            |
- *             |                     |Timer J fires
- *             |                     |-
- *             |                     |
- *             |                     V
- *             |               +-----------+
- *             |               |           |
- *             +-------------->| Terminated|
- *                             |           |
+ *                             +-----------+             |
+ *                                   |                   |
+ *                                   |200-699 from TU    |
+ *                                   |send response      |
+ *                Request            V                   |
+ *                send response+-----------+             |
+ *                    +--------|           |             |
+ *                    |        | Completed |<------------+
+ *                    +------->|           |
  *                             +-----------+
+ *                                   |
+ *                                   |Timer J fires
+ *                                   |-
+ *                                   V
+ *                             +-----------+
+ *                             | Terminated|
+ *                             +-----------+
+ *
+ *  Transport error in any state: inform TU, stay (RFC 6026 §8.8 replaces the
+ *  "Trnsprt Err" arrows to Terminated of RFC 3261's figure).
  * ```
  *
  * Timer J (64*T1 on unreliable transports, 0 on reliable ones) keeps the final response for
@@ -85,6 +82,7 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
   user: ServerTransactionUser = {};
   /** The last response sent (re-sent when the request is retransmitted). */
   lastResponse: SipResponse | undefined;
+  protected readonly terminatesOnTransportError = false;
 
   /** @internal Created by the transaction layer. */
   constructor(key: string, inbound: InboundMessage, destination: Destination, reliable: boolean, ctx: TransactionContext) {

@@ -1,8 +1,13 @@
 /**
  * What the four RFC 3261 §17 state machines share: a matching key, a state, up to four
- * running timers, sending through the transport with failures turned into the Terminated
- * state (§17.1.4, §17.2.4), and telling the owning layer when the transaction is over so it
- * can be forgotten (no transaction outlives its last timer).
+ * running timers, sending through the transport with failures reported to the user, and
+ * telling the owning layer when the transaction is over so it can be forgotten (no
+ * transaction outlives its last timer).
+ *
+ * Transport errors (a rejected `send`): a client transaction moves to Terminated (§17.1.4);
+ * a server transaction stays in its state (RFC 6026 §8.8, which replaces §17.2.4's "SHOULD
+ * transition to Terminated": a server transaction that vanished would take the request's
+ * retransmissions for new requests) and ends on its own timers.
  */
 import type { SipMessage } from '../message/index.js';
 import type { TimerClock, TimerHandle } from '../timer-clock.js';
@@ -37,8 +42,9 @@ export const TRYING = 3; // the 200 ms before an INVITE server sends 100 Trying 
  */
 export interface TransactionUserBase<T> {
   /**
-   * The transport could not send one of the transaction's messages (§17.1.4, §17.2.4). The
-   * transaction is terminated right after this call.
+   * The transport could not send one of the transaction's messages. A client transaction is
+   * terminated right after this call (§17.1.4); a server transaction stays in its state (RFC
+   * 6026 §8.8) and is told again for each further failure.
    */
   onTransportError?(error: TransportError, tx: T): void;
   /** The transaction reached Terminated and was removed from the transaction layer. */
@@ -105,9 +111,12 @@ export abstract class Transaction<S extends string> {
     }
   }
 
+  /** Whether a transport error ends the transaction: true for clients (§17.1.4), false for servers (RFC 6026 §8.8). */
+  protected abstract readonly terminatesOnTransportError: boolean;
+
   /**
    * Hands a message to the transport. A rejection (or a synchronous throw) arrives later and
-   * terminates the transaction with the error reported to its user, unless it is over already.
+   * is reported to the user, terminating a client transaction first, unless it is over already.
    */
   protected transmit(message: SipMessage, destination: Destination): void {
     let sent: Promise<void>;
@@ -119,6 +128,10 @@ export abstract class Transaction<S extends string> {
     sent.then(undefined, (e: unknown) => {
       if (this.isTerminated) return;
       const err = e instanceof TransportError ? e : new TransportError(e instanceof Error ? e.message : String(e), destination);
+      if (!this.terminatesOnTransportError) {
+        this.notifyTransportError(err);
+        return;
+      }
       this.enterTerminated();
       this.notifyTransportError(err);
       this.notifyTerminated();

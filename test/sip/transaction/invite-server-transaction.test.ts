@@ -219,29 +219,56 @@ describe('InviteServerTransaction', () => {
     expect(() => t.tx.respond(createResponse(t.tx.request, 99))).toThrow(RangeError);
   });
 
-  it('a transport error on the final response terminates it and is reported (§17.2.4)', async () => {
+  it('a transport error on the final response is reported; it stays Completed (RFC 6026 §8.8) and Timer G retries', async () => {
     const t = start({ tryingDelay: null });
     t.transport.failNext = 1;
     t.respond(486);
     await flush();
-    expect(t.tx.state).toBe('terminated');
+    expect(t.tx.state).toBe('completed');
+    expect(t.events).toEqual(['transport-error ECONNREFUSED']);
+    expect(t.layer.serverTransactionCount).toBe(1);
+    t.clock.advance(500); // Timer G's retransmission gets through
+    await flush();
+    expect(t.timesOf(486)).toEqual([0, 500]);
+    t.ack();
+    expect(t.tx.state).toBe('confirmed');
+    t.clock.advance(5000);
     expect(t.events).toEqual(['transport-error ECONNREFUSED', 'terminated terminated']);
     expect(t.layer.serverTransactionCount).toBe(0);
-    expect(t.clock.pending).toBe(0);
-    expect(t.respond(486)).toBe(false);
   });
 
-  it('a transport error on the 100 Trying terminates it too', async () => {
+  it('transport errors in Accepted are reported and the INVITE retransmissions still absorbed until Timer L', async () => {
+    const t = start({ tryingDelay: null });
+    t.transport.failAll = true;
+    t.respond(200);
+    await flush();
+    expect(t.tx.state).toBe('accepted');
+    t.respond(200);
+    await flush();
+    expect(t.events).toEqual(['transport-error ECONNREFUSED', 'transport-error ECONNREFUSED']);
+    t.deliver();
+    expect(t.user.requests).toHaveLength(1);
+    t.clock.advance(32_000);
+    expect(t.events.at(-1)).toBe('terminated terminated');
+    expect(t.layer.serverTransactionCount).toBe(0);
+  });
+
+  it('a transport error on the 100 Trying is reported; the TU can still answer', async () => {
     const u = setup({ tryingDelay: 200 });
     const events: string[] = [];
-    u.user.onRequestHook = (tx) => {
-      tx.user = { onTransportError: () => events.push('error'), onTerminated: () => events.push('terminated') };
+    let tx: InviteServerTransaction | undefined;
+    u.user.onRequestHook = (t) => {
+      tx = t as InviteServerTransaction;
+      t.user = { onTransportError: () => events.push('error'), onTerminated: () => events.push('terminated') };
     };
     u.layer.receive(inbound(request('INVITE')));
-    u.transport.failAll = true;
+    u.transport.failNext = 1;
     u.clock.advance(200);
     await flush();
-    expect(events).toEqual(['error', 'terminated']);
+    expect(events).toEqual(['error']);
+    expect(tx!.state).toBe('proceeding');
+    expect(tx!.respond(createResponse(tx!.request, 486, undefined, { toTag: 'x' }))).toBe(true);
+    expect(u.transport.responses().map((r) => r.status)).toEqual([100, 486]);
   });
 
   it('the final response keeps its bytes (the same object is re-sent)', () => {

@@ -89,12 +89,17 @@ describe('NonInviteServerTransaction', () => {
     expect(t.layer.serverTransactionCount).toBe(0);
   });
 
-  it('a transport error terminates it and is reported (§17.2.4)', async () => {
+  it('a transport error is reported and the transaction stays in its state (RFC 6026 §8.8)', async () => {
     const t = start();
     t.transport.failNext = 1;
     t.respond(180);
     await flush();
-    expect(t.tx.state).toBe('terminated');
+    expect(t.tx.state).toBe('proceeding');
+    expect(t.events).toEqual(['transport-error ECONNREFUSED']);
+    t.deliver(); // the retransmission still matches: it is answered, not taken for a new request
+    expect(t.user.requests).toHaveLength(1);
+    t.respond(200);
+    t.clock.advance(32_000);
     expect(t.events).toEqual(['transport-error ECONNREFUSED', 'terminated terminated']);
     expect(t.layer.serverTransactionCount).toBe(0);
   });
