@@ -1,17 +1,9 @@
 /** Deterministic test signals for the codecs tests (seeded; no Math.random). */
 import { addTone, dbm0ToAmplitude, type ToneComponent } from '../../src/codecs/index.js';
 
-/** A small seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32), shared with the benchmarks' trace generator. */
+import { seededRandom as rng } from '../../bench/network-trace.js';
+export { rng };
 
 /** Gaussian noise (Box–Muller) from a seeded PRNG. */
 export function gaussian(random: () => number): () => number {
