@@ -69,10 +69,13 @@ export interface TransactionLayerUser {
    */
   onCancel?(tx: InviteServerTransaction, cancel: InboundMessage): void;
   /**
-   * A message that matched no transaction and starts none: a response for no client
-   * transaction (typically a retransmitted 2xx after the INVITE transaction ended, which the
-   * dialog must ACK again, §13.2.2.4, §17.1.1.2) or an ACK that matched no INVITE
-   * transaction (typically the ACK for a 2xx, §17.2.3).
+   * A message that matched no transaction and starts none:
+   * - an ACK that matched no INVITE transaction: normally the ACK for a 2xx, which carries a
+   *   branch of its own (§17.2.3), for the dialog;
+   * - a response for no client transaction. Since the INVITE client transaction keeps
+   *   passing 2xx retransmissions up for 64*T1 in Accepted (RFC 6026), a user agent or a
+   *   stateful proxy should drop these (§18.1.2 as updated by RFC 6026: accepting them would
+   *   let anyone inject responses); a stateless proxy forwards them.
    */
   onStray?(inbound: InboundMessage): void;
 }

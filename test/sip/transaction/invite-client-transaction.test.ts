@@ -113,7 +113,7 @@ describe('InviteClientTransaction', () => {
     expect(t.tx.state).toBe('terminated');
     expect(t.events.at(-1)).toBe('terminated terminated');
     expect(t.layer.clientTransactionCount).toBe(0);
-    // After Timer M a 2xx matches nothing: it is stray, for the dialog to ACK (§13.2.2.4).
+    // After Timer M a 2xx matches nothing: it is stray (RFC 6026: a UA drops it).
     t.layer.receive(inbound(responseTo(t.tx.request, 200)));
     expect(t.user.strays).toHaveLength(1);
   });
