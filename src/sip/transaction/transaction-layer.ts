@@ -23,6 +23,7 @@
  * `maxTransactions` (a request beyond it gets a stateless 503 with Retry-After and is not
  * stored), and every transaction is removed from the maps when it terminates.
  */
+import { randomBytes } from 'node:crypto';
 import { SipParseError, createResponse, type Via, type SipMessage, type SipRequest, type SipResponse } from '../message/index.js';
 import { systemClock, type TimerClock } from '../timer-clock.js';
 import type { Destination, InboundMessage, SipTransport } from '../transport/types.js';
@@ -37,7 +38,6 @@ import type { Transaction, TransactionContext } from './transaction.js';
 import { clientTransactionKey, createBranch, serverTransactionKey, transactionMethod } from './transaction-matching.js';
 import { resolveTimers, type TransactionTimers } from './transaction-timers.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction } from './transaction-user.js';
-import { randomBytes } from 'node:crypto';
 
 /**
  * What the transaction layer hands the TU. Callbacks run synchronously inside `receive`.
