@@ -3,3 +3,4 @@ export * from './message/index.js';
 export * from './auth/index.js';
 export * from './transport/types.js';
 export { ManualClock, systemClock, type TimerClock, type TimerHandle } from './timer-clock.js';
+export * from './transaction/index.js';
