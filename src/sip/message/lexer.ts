@@ -8,6 +8,7 @@
  */
 import { DQUOTE, TOKEN, isIn, isWs } from './chars.js';
 import { SipParseError } from './errors.js';
+import { sliceInterned } from './interned.js';
 import type { Params } from './params.js';
 import { scanQuoted } from './quoted-string.js';
 
@@ -53,7 +54,7 @@ export function parseParams(s: string, i: number, end: number, params: Params): 
     const n = i;
     i = scanToken(s, i, end);
     if (i === n) throw new SipParseError('Empty or invalid parameter');
-    const name = s.slice(n, i);
+    const name = sliceInterned(s, n, i);
     i = skipWs(s, i, end);
     let value: string | null = null;
     if (i < end && s.charCodeAt(i) === 0x3d) {

@@ -11,6 +11,7 @@
  */
 import { SipParseError } from './errors.js';
 import { parseParams, parseUnsigned, scanToken, skipWs } from './lexer.js';
+import { sliceInterned } from './interned.js';
 import { Params } from './params.js';
 import { isIPv4, isIPv6 } from './uri.js';
 import { HOSTCHAR, isDigit, isIn } from './chars.js';
@@ -124,15 +125,15 @@ export function parseVia(s: string, start = 0, end = s.length): Via {
   let i = skipWs(s, start, end);
   let t = scanToken(s, i, end);
   if (t === i) throw new SipParseError('Invalid Via protocol');
-  const protocol = s.slice(i, t);
+  const protocol = sliceInterned(s, i, t);
   i = slash(s, t, end);
   t = scanToken(s, i, end);
   if (t === i) throw new SipParseError('Invalid Via version');
-  const version = s.slice(i, t);
+  const version = sliceInterned(s, i, t);
   i = slash(s, t, end);
   t = scanToken(s, i, end);
   if (t === i) throw new SipParseError('Invalid Via transport');
-  const transport = s.slice(i, t);
+  const transport = sliceInterned(s, i, t);
   const afterTransport = t;
   i = skipWs(s, t, end);
   if (i === afterTransport) throw new SipParseError('Missing space before Via sent-by');
