@@ -127,11 +127,15 @@ export abstract class SipMessageBase {
   private first: number[] | null = null;
   private dupLo = 0;
   private dupHi = 0;
+  // True when the parsed header section has no byte ≥ 0x80 (checked once, natively, by the
+  // parser): values then need no UTF-8 decoding pass.
+  private ascii = false;
 
   abstract readonly isRequest: boolean;
 
   /** @internal Used by the parser to attach the header section. */
-  _attach(src: string, offs: number[], count: number, first: number[] | null = null, dupLo = 0, dupHi = 0): void {
+  _attach(src: string, offs: number[], count: number, first: number[] | null = null, dupLo = 0, dupHi = 0, ascii = false): void {
+    this.ascii = ascii;
     this.src = src;
     this.offs = offs;
     this.n = count;
@@ -158,6 +162,7 @@ export abstract class SipMessageBase {
     this.offs = null;
     this.src = '';
     this.first = null;
+    this.ascii = false;
   }
 
   /** Number of header lines. */
@@ -186,7 +191,7 @@ export abstract class SipMessageBase {
 
   /** Value of header line `i` as text. */
   valueAt(i: number): string {
-    return wireToText(this.wireAt(i));
+    return this.ascii ? this.wireAt(i) : wireToText(this.wireAt(i));
   }
 
   /** @internal Index of the first line with header id `id`, and whether there is a second. */
@@ -377,7 +382,7 @@ export abstract class SipMessageBase {
     const hit = cache[id] as T | undefined;
     if (hit !== undefined) return hit;
     const values = this.wiresById(id);
-    for (let k = 0; k < values.length; k++) values[k] = wireToText(values[k]!);
+    if (!this.ascii) for (let k = 0; k < values.length; k++) values[k] = wireToText(values[k]!);
     let result: T;
     try {
       result = parse(values);
@@ -412,7 +417,7 @@ export abstract class SipMessageBase {
     if (dup) throw new SipParseError(`Invalid ${name} header: appears more than once`);
     let result: T;
     try {
-      result = parse(wireToText(this.wireAt(i)));
+      result = parse(this.ascii ? this.wireAt(i) : wireToText(this.wireAt(i)));
     } catch (e) {
       if (e instanceof SipParseError) throw new SipParseError(`Invalid ${name} header: ${e.message}`, e.status);
       throw e;
@@ -441,7 +446,7 @@ export abstract class SipMessageBase {
     }
     const i = this.firstById(H.Via);
     if (i < 0) return undefined;
-    const v = wireToText(this.wireAt(i));
+    const v = this.ascii ? this.wireAt(i) : wireToText(this.wireAt(i));
     let top: Via;
     try {
       top = parseVia(v, 0, firstListItemEnd(v));

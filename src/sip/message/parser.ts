@@ -10,6 +10,7 @@
  * decoding V8 has) and split into lines with `indexOf`; each header line is recorded as five
  * integers, and values are only sliced out when asked for (see message.ts).
  */
+import { isAscii } from 'node:buffer';
 import { CR, HTAB, LF, SP, TOKEN, isDigit, wireToText } from './chars.js';
 import { SipParseError } from './errors.js';
 import { H, HEADER_ID_COUNT, headerIdOf } from './header-names.js';
@@ -141,7 +142,7 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: SipLi
     else if (id < 32) dupLo |= 1 << id;
     else dupHi |= 1 << (id - 32);
   }
-  msg._attach(src, o.slice(0, n * 5), n, first, dupLo, dupHi);
+  msg._attach(src, o.slice(0, n * 5), n, first, dupLo, dupHi, isAscii(buf.subarray(start, end)));
   return msg;
 }
 
