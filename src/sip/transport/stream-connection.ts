@@ -1,0 +1,69 @@
+/**
+ * A SIP connection over a byte stream: TCP or TLS (RFC 3261 §18.3). Messages are framed by
+ * the message layer's {@link SipStreamFramer} (Content-Length, at most `maxMessageBytes`
+ * buffered); a CRLFCRLF ping is answered with CRLF and a lone CRLF is the pong to our ping
+ * (RFC 5626 §4.4.1). A fatal framing error closes the connection, after a 400 when the
+ * request's header section could be read.
+ */
+import type { Socket } from 'node:net';
+import { SipStreamFramer, serializeMessage, type SipMessage } from '../message/index.js';
+import { SipConnection, type ConnectionHooks } from './connection.js';
+import type { TransportProtocol } from './types.js';
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * A TCP or TLS connection carrying SIP.
+ *
+ * @example
+ * ```ts
+ * const conn = new StreamConnection('tcp-1', 'tcp', socket, false, hooks);
+ * await conn.send(request);
+ * ```
+ */
+export class StreamConnection extends SipConnection {
+  private readonly framer: SipStreamFramer;
+
+  constructor(id: string, protocol: TransportProtocol, socket: Socket, outbound: boolean, hooks: ConnectionHooks) {
+    super(id, protocol, socket, outbound, hooks);
+    this.framer = new SipStreamFramer({ limits: { maxMessageBytes: hooks.limits.maxMessageBytes } });
+  }
+
+  get buffered(): number {
+    return this.framer.buffered;
+  }
+
+  protected encode(message: SipMessage): Buffer {
+    return serializeMessage(message);
+  }
+
+  protected pingBytes(): Buffer {
+    return CRLFCRLF;
+  }
+
+  protected receive(chunk: Buffer): void {
+    for (const ev of this.framer.push(chunk)) {
+      switch (ev.type) {
+        case 'message':
+          this.hooks.onMessage(this, ev.message);
+          break;
+        case 'ping':
+          // §4.4.1: the server answers each CRLFCRLF with CRLF.
+          this.hooks.stats.pings++;
+          this.write(CRLF).catch(() => undefined);
+          break;
+        case 'pong':
+          this.pongReceived();
+          break;
+        case 'error':
+          this.hooks.onMalformed(this, ev.error, ev.fatal);
+          if (ev.fatal) {
+            this.hooks.stats.protocolErrors++;
+            this.close();
+          }
+          break;
+      }
+    }
+  }
+}
