@@ -49,6 +49,13 @@ export class StreamConnection extends SipConnection {
           this.hooks.onMessage(this, ev.message);
           break;
         case 'ping':
+          // The framer reports a CRLF that follows a CRLF ending an earlier read as the second
+          // half of a ping. While we wait for a pong it is the pong to our ping (§4.4.1:
+          // servers answer pings, they do not send them).
+          if (this.awaitingPong) {
+            this.pongReceived();
+            break;
+          }
           // §4.4.1: the server answers each CRLFCRLF with CRLF.
           this.hooks.stats.pings++;
           this.write(CRLF).catch(() => undefined);
