@@ -111,6 +111,8 @@ export class SipTransportSet implements SipTransport {
   private readonly tag = randomBytes(3).toString('hex');
   private seq = 0;
   private closed = false;
+  /** Aborts connection attempts in progress when the set closes. */
+  private readonly closing = new AbortController();
   private readonly hooks: ConnectionHooks;
 
   /** Creates a set that listens on nothing yet: call {@link start}, or use {@link SipTransportSet.listen}. */
@@ -279,10 +281,10 @@ export class SipTransportSet implements SipTransport {
     const timeout = this.limits.connectTimeoutMs;
     let conn: SipConnection;
     if (protocol === 'ws' || protocol === 'wss') {
-      const { socket, head } = await connectWebSocket(protocol, address, port, this.webSocketPath, this.tlsClient, timeout);
+      const { socket, head } = await connectWebSocket(protocol, address, port, this.webSocketPath, this.tlsClient, timeout, { signal: this.closing.signal });
       conn = new WebSocketConnection(this.nextId(protocol), protocol, socket, true, this.hooks, head);
     } else if (protocol === 'tcp' || protocol === 'tls') {
-      const socket = await connectStream(protocol, address, port, this.tlsClient, timeout);
+      const socket = await connectStream(protocol, address, port, this.tlsClient, timeout, this.closing.signal);
       conn = new StreamConnection(this.nextId(protocol), protocol, socket, true, this.hooks);
     } else {
       throw new TransportError(`Unsupported protocol ${String(protocol)}`, { protocol, address, port });
@@ -367,6 +369,7 @@ export class SipTransportSet implements SipTransport {
   /** Closes every listener and connection and clears every timer. */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     const waits: Promise<unknown>[] = [];
     for (const c of [...this.connectionsById.values()]) c.destroy();
     for (const p of this.connecting.values()) waits.push(p.then((c) => c.destroy(), () => undefined));

@@ -91,17 +91,20 @@ export class StreamListener {
  * const socket = await connectStream('tls', '192.0.2.4', 5061, { ca }, 10_000);
  * ```
  */
-export function connectStream(protocol: TransportProtocol, address: string, port: number, tls: TlsClientOptions | undefined, timeoutMs: number): Promise<Socket> {
+export function connectStream(protocol: TransportProtocol, address: string, port: number, tls: TlsClientOptions | undefined, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const destination = { protocol, address, port };
     let socket: Socket;
+    const onAbort = (): void => fail(new Error('aborted: the transport set is closing'));
     const ready = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', fail);
       resolve(socket);
     };
     const fail = (err: Error): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(new TransportError(`Cannot connect to ${protocol.toUpperCase()} ${address}:${port}: ${err.message}`, destination));
     };
@@ -121,5 +124,7 @@ export function connectStream(protocol: TransportProtocol, address: string, port
     socket.once('error', fail);
     const timer = setTimeout(() => fail(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     timer.unref();
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort);
   });
 }

@@ -120,7 +120,7 @@ export function connectWebSocket(
   path: string,
   tls: TlsClientOptions | undefined,
   timeoutMs: number,
-  options: { subprotocol?: string | null } = {},
+  options: { subprotocol?: string | null; signal?: AbortSignal } = {},
 ): Promise<{ socket: Socket; head: Buffer }> {
   const destination = { protocol, address, port };
   const key = websocketKey();
@@ -139,9 +139,12 @@ export function connectWebSocket(
       : httpRequest(common);
   return new Promise((resolve, reject) => {
     let settled = false;
+    const signal = options.signal;
+    const onAbort = (): void => fail('aborted: the transport set is closing');
     const fail = (message: string): void => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       req.destroy();
       reject(new TransportError(`WebSocket connection to ${address}:${port} failed: ${message}`, destination));
@@ -169,9 +172,12 @@ export function connectWebSocket(
         return;
       }
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       resolve({ socket, head });
     });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort);
     req.end();
   });
 }
