@@ -55,7 +55,7 @@ export class FakeNetwork {
     this.nodes.set(address, layer);
   }
 
-  /** Messages sent to `address` reach these nodes (a proxy, a forking proxy). */
+  /** Messages sent to `address` reach these nodes except the sender (a proxy, a forking proxy). */
   alias(address: string, targets: string[]): void {
     this.aliases.set(address, targets);
   }
@@ -78,7 +78,8 @@ export class FakeNetwork {
     this.log.push({ from, destination, message: wire, at: this.clock.now(), dropped });
     if (dropped) return;
     const copies = this.duplicate?.(wire) === true ? 2 : 1;
-    const targets = this.aliases.get(destination.address) ?? [destination.address];
+    // An alias (a proxy) forwards to its targets, never back to the sender.
+    const targets = (this.aliases.get(destination.address) ?? [destination.address]).filter((t) => t !== from);
     for (let c = 0; c < copies; c++) {
       for (const t of targets) {
         const layer = this.nodes.get(t);
