@@ -359,7 +359,6 @@ interface IncomingContext {
 
 const PROTOCOL_NAMES: Record<TransportProtocol, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', ws: 'WS', wss: 'WSS' };
 const DEFAULT_ALLOW = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'PRACK', 'UPDATE', 'OPTIONS', 'INFO'];
-const SUPPORTED = '100rel, timer';
 const UNDERSTOOD = new Set(['100rel', 'timer']);
 /** Methods that only make sense inside a dialog: without a To tag they get 481. */
 const DIALOG_ONLY = new Set(['BYE', 'PRACK', 'UPDATE', 'INFO']);
@@ -430,6 +429,8 @@ export class DialogManager {
   private readonly sentBy: string;
   private readonly random: (bytes: number) => Uint8Array;
   private readonly allow: string;
+  /** `Supported`: 100rel always, timer when session timers are on. */
+  private readonly supported: string;
   private readonly resolveUri: (uri: Uri, dialog: Dialog | undefined) => Destination;
   private readonly entries = new Map<string, Entry>();
   private readonly incoming = new WeakMap<ServerTransaction, IncomingContext>();
@@ -455,6 +456,7 @@ export class DialogManager {
     else if (uri.kind === 'sip') this.sentBy = uri.hostport;
     else throw new DialogError('The Contact is not a sip URI: give sentBy');
     this.allow = (options.allow ?? DEFAULT_ALLOW).join(', ');
+    this.supported = this.sessionTimer === undefined ? '100rel' : '100rel, timer';
     this.resolveUri = options.resolve ?? ((u) => resolveUriDirectly(u));
     this.layer.user = {
       onRequest: (tx, inbound) => this.receiveRequest(tx, inbound),
@@ -614,7 +616,7 @@ export class DialogManager {
     req.append('CSeq', `${options.cseq ?? 1} INVITE`);
     req.append('Contact', this.contact.toString());
     req.append('Allow', this.allow);
-    req.append('Supported', SUPPORTED);
+    req.append('Supported', this.supported);
     if (options.require100rel === true) req.append('Require', '100rel');
     for (const [n, v] of this.sessionHeaders(undefined, 'INVITE')) req.append(n, v);
     if (options.headers !== undefined) for (const [n, v] of options.headers) req.append(n, v);
@@ -856,7 +858,7 @@ export class DialogManager {
     const headers: [string, HeaderValue][] = [];
     const offerLike = method === 'INVITE' || method === 'UPDATE';
     if (offerLike) {
-      headers.push(['Allow', this.allow], ['Supported', SUPPORTED]);
+      headers.push(['Allow', this.allow], ['Supported', this.supported]);
       if (!options.headers.some(([n]) => n.toLowerCase() === 'session-expires')) headers.push(...this.sessionHeaders(entry, method));
     }
     headers.push(...options.headers);
@@ -1024,7 +1026,7 @@ export class DialogManager {
       if (!has('Contact')) extra.push(['Contact', ctx.entry?.dialog.localContact.toString() ?? this.contact.toString()]);
       if (req.method === 'INVITE' || req.method === 'UPDATE') {
         if (!has('Allow')) extra.push(['Allow', this.allow]);
-        if (!has('Supported')) extra.push(['Supported', SUPPORTED]);
+        if (!has('Supported')) extra.push(['Supported', this.supported]);
       }
     }
     if (status >= 200 && status < 300 && ctx.session !== undefined && !has('Session-Expires')) {
@@ -1182,7 +1184,7 @@ export class DialogManager {
         this.reply(tx, 503, undefined, [['Retry-After', '5']]);
         return;
       }
-      const unsupported = req.require.filter((t) => !UNDERSTOOD.has(t.toLowerCase()));
+      const unsupported = req.require.filter((t) => !UNDERSTOOD.has(t.toLowerCase()) || (t.toLowerCase() === 'timer' && this.sessionTimer === undefined));
       if (unsupported.length > 0) {
         this.reply(tx, 420, undefined, [['Unsupported', unsupported.join(', ')]]);
         return;
