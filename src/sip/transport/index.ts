@@ -6,7 +6,7 @@ export { SipTransportSet, type SipTransportSetOptions, type ListenOptions, type 
 export { SipConnection } from './connection.js';
 export { DEFAULT_TRANSPORT_LIMITS, type TransportLimits, type TransportStats } from './transport-limits.js';
 export type { TlsServerCredentials, TlsClientOptions } from './stream-transport.js';
-export { receivedVia, stampReceived } from './received-rport.js';
+export { receivedVia, stampReceived, requestRport } from './received-rport.js';
 export { resolveSipTargets, sendWithFailover, orderSrv, type ResolveOptions } from './dns-resolver.js';
 export {
   serializeWebSocketFrame,

@@ -65,3 +65,29 @@ function sameAddress(viaHost: string, address: string): boolean {
   // An IPv4-mapped IPv6 source (::ffff:192.0.2.1) is the same host as 192.0.2.1.
   return address.toLowerCase().startsWith('::ffff:') && address.slice(7) === viaHost;
 }
+
+/**
+ * The client side of RFC 3581 (§3): a request sent over UDP asks for `rport` in its top Via,
+ * so the server answers to the port it came from (we send from the port we listen on, so
+ * responses come back through NATs). Adds an empty `rport` in place when the top Via has
+ * none; returns whether it changed.
+ *
+ * @example
+ * ```ts
+ * requestRport(invite); // Via: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bK1;rport
+ * ```
+ */
+export function requestRport(request: SipRequest): boolean {
+  let via: Via | undefined;
+  try {
+    via = request.topVia;
+  } catch {
+    return false;
+  }
+  if (via === undefined || via.params.has('rport')) return false;
+  const v = via.clone();
+  v.params.set('rport', null);
+  request.removeFirstValue('Via');
+  request.prepend('Via', v);
+  return true;
+}

@@ -17,7 +17,8 @@
  * Connection-oriented sends (§18.1.1, §18.2.2): the connection named by `connectionId` when
  * it is still open (responses, and in-dialog requests that reuse the connection the dialog
  * came in on); else an open connection to the same remote endpoint (reuse, keyed by
- * protocol, address and port); else a new connection. Bounds: `maxConnections`, a framer
+ * protocol, address and port); else a new connection — for a response whose connection
+ * closed, to the `received` address and sent-by port of its top Via (§18.2.2). Bounds: `maxConnections`, a framer
  * limit on bytes buffered per connection, a write-queue cap, idle timeouts, keep-alive pong
  * deadlines (see {@link TransportLimits}).
  */
@@ -26,7 +27,7 @@ import { isIPv6, type Socket } from 'node:net';
 import type { SipMessage, SipParseError } from '../message/index.js';
 import { SipConnection, type ConnectionHooks } from './connection.js';
 import { rejectionFor } from './malformed-message.js';
-import { stampReceived } from './received-rport.js';
+import { requestRport, stampReceived } from './received-rport.js';
 import { StreamConnection } from './stream-connection.js';
 import { connectStream, StreamListener, type TlsClientOptions, type TlsServerCredentials } from './stream-transport.js';
 import { emptyStats, resolveTransportLimits, type TransportLimits, type TransportStats } from './transport-limits.js';
@@ -60,6 +61,16 @@ export interface SipTransportSetOptions {
   tlsClient?: TlsClientOptions;
   /** The HTTP path of WebSocket connections we open (default `/`). */
   webSocketPath?: string;
+  /**
+   * RFC 3581 §3: add an empty `rport` to the top Via of requests sent over UDP that have
+   * none (the request object is updated in place, so its CANCEL and ACK copy it). Default true.
+   */
+  rport?: boolean;
+  /**
+   * RFC 5626 §4.4.1 keep-alive on every connection we open: a ping every this many ms (the
+   * RFC suggests 95–120 s for TCP). Default: none (call {@link SipTransportSet.keepAlive}).
+   */
+  keepAliveIntervalMs?: number;
 }
 
 /** A connection, as {@link SipTransportSet.connections} lists it. */
@@ -72,6 +83,19 @@ export interface ConnectionInfo {
 }
 
 type Listener = UdpTransport | StreamListener | WebSocketListener;
+
+/** §18.2.2: where a response goes when the connection its request came on has closed. */
+function responseFallback(message: SipMessage, destination: Destination): Endpoint {
+  let via;
+  try {
+    via = message.topVia;
+  } catch {
+    via = undefined;
+  }
+  const { protocol } = destination;
+  if (via === undefined) return { protocol, address: destination.address, port: destination.port };
+  return { protocol, address: via.received ?? destination.address, port: via.port ?? (protocol === 'tls' || protocol === 'wss' ? 5061 : 5060) };
+}
 
 const remoteKey = (protocol: TransportProtocol, address: string, port: number): string => `${protocol}|${address.toLowerCase()}|${port}`;
 
@@ -167,7 +191,11 @@ export class SipTransportSet implements SipTransport {
       case 'tcp':
       case 'tls': {
         const protocol = l.protocol;
-        const s = await StreamListener.listen(protocol, l.address, l.port, l.tls, (socket) => this.accepted(protocol, socket, undefined), onError);
+        const s = await StreamListener.listen(protocol, l.address, l.port, l.tls, (socket) => this.accepted(protocol, socket, undefined), onError, {
+          maxConnections: this.limits.maxConnections,
+          handshakeTimeoutMs: this.limits.connectTimeoutMs,
+          onDrop: () => this.stats.refused++,
+        });
         this.listeners.push(s);
         return;
       }
@@ -189,8 +217,10 @@ export class SipTransportSet implements SipTransport {
             },
             onUpgrade: (socket, head) => this.accepted(protocol, socket, head),
             onError,
+            onDrop: () => this.stats.refused++,
           },
           this.limits.connectTimeoutMs,
+          this.limits.maxConnections,
         );
         this.listeners.push(w);
         return;
@@ -247,11 +277,16 @@ export class SipTransportSet implements SipTransport {
         const v6 = isIPv6(destination.address);
         const u = this.udp.find((x) => x.ipv6 === v6);
         if (u === undefined) return Promise.reject(new TransportError(`No UDP ${v6 ? 'IPv6' : 'IPv4'} socket to send from`, destination));
+        if (message.isRequest && this.options.rport !== false) requestRport(message);
         return u.send(message, destination);
       }
-      const pinned = destination.connectionId === undefined ? undefined : this.connectionsById.get(destination.connectionId);
+      if (destination.connectionId === undefined) return this.connectionTo(destination).then((c) => c.send(message));
+      const pinned = this.connectionsById.get(destination.connectionId);
       if (pinned !== undefined && pinned.isOpen && pinned.protocol === destination.protocol) return pinned.send(message);
-      return this.connectionTo(destination).then((c) => c.send(message));
+      // The connection is gone. §18.2.2: a response then goes to the `received` address and
+      // the sent-by port of its top Via on a new connection; a request to the endpoint given.
+      const target = message.isRequest ? destination : responseFallback(message, destination);
+      return this.connectionTo(target).then((c) => c.send(message));
     } catch (e) {
       return Promise.reject(e instanceof TransportError ? e : new TransportError(e instanceof Error ? e.message : String(e), destination));
     }
@@ -295,6 +330,8 @@ export class SipTransportSet implements SipTransport {
     }
     this.stats.opened++;
     this.track(conn, remoteKey(protocol, address, port));
+    const keepAlive = this.options.keepAliveIntervalMs;
+    if (keepAlive !== undefined && keepAlive > 0) conn.startKeepAlive(keepAlive);
     return conn;
   }
 

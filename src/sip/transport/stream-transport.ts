@@ -34,7 +34,9 @@ export interface TlsClientOptions {
  *
  * @example
  * ```ts
- * const l = await StreamListener.listen('tcp', '127.0.0.1', 0, undefined, (socket) => accept(socket));
+ * const l = await StreamListener.listen('tcp', '127.0.0.1', 0, undefined, (socket) => accept(socket), console.error, {
+ *   maxConnections: 1024, handshakeTimeoutMs: 10_000, onDrop: () => refused++,
+ * });
  * l.local; // { protocol: 'tcp', address: '127.0.0.1', port: 40311 }
  * ```
  */
@@ -52,17 +54,29 @@ export class StreamListener {
     tls: TlsServerCredentials | undefined,
     onSocket: (socket: Socket) => void,
     onError: (error: unknown, context: string) => void,
+    bounds: { maxConnections: number; handshakeTimeoutMs: number; onDrop: () => void },
   ): Promise<StreamListener> {
     let server: Server;
     if (protocol === 'tls') {
       if (tls === undefined) return Promise.reject(new TransportError('A TLS listener needs tls: { key, cert }'));
-      const s = createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: tls.requestCert ?? false, rejectUnauthorized: tls.requestCert ?? false });
+      const s = createTlsServer({
+        key: tls.key,
+        cert: tls.cert,
+        ca: tls.ca,
+        requestCert: tls.requestCert ?? false,
+        rejectUnauthorized: tls.requestCert ?? false,
+        handshakeTimeout: bounds.handshakeTimeoutMs,
+      });
       s.on('secureConnection', (socket: TLSSocket) => onSocket(socket));
       s.on('tlsClientError', (err) => onError(err, 'tls handshake'));
       server = s;
     } else {
       server = createNetServer((socket) => onSocket(socket));
     }
+    // The kernel-level cap: sockets past it (TLS handshakes in progress included) are dropped
+    // by Node before any work is done for them.
+    server.maxConnections = bounds.maxConnections;
+    server.on('drop', () => bounds.onDrop());
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => reject(new TransportError(`Cannot listen on ${protocol.toUpperCase()} ${address}:${port}: ${err.message}`));
       server.once('error', fail);

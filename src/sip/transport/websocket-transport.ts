@@ -21,7 +21,8 @@ import { checkUpgradeRequest, refusalResponse, SIP_SUBPROTOCOL, upgradeResponse,
  *   accept: () => true,
  *   onUpgrade: (socket, head) => wrap(socket, head),
  *   onError: console.error,
- * }, 10_000);
+ *   onDrop: () => refused++,
+ * }, 10_000, 1024);
  * ```
  */
 export class WebSocketListener {
@@ -40,16 +41,23 @@ export class WebSocketListener {
       accept(): boolean;
       onUpgrade(socket: Socket, head: Buffer): void;
       onError(error: unknown, context: string): void;
+      /** A socket past `maxConnections` was dropped by Node. */
+      onDrop(): void;
     },
     handshakeTimeoutMs: number,
+    maxConnections: number,
   ): Promise<WebSocketListener> {
     let server: Server;
+    // How often Node checks handshakes against headersTimeout/requestTimeout.
+    const connectionsCheckingInterval = Math.max(100, Math.min(handshakeTimeoutMs / 2, 30_000));
     if (protocol === 'wss') {
       if (tls === undefined) return Promise.reject(new TransportError('A WSS listener needs tls: { key, cert }'));
-      server = createHttpsServer({ key: tls.key, cert: tls.cert, ca: tls.ca });
+      server = createHttpsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, handshakeTimeout: handshakeTimeoutMs, connectionsCheckingInterval });
     } else {
-      server = createHttpServer();
+      server = createHttpServer({ connectionsCheckingInterval });
     }
+    server.maxConnections = maxConnections;
+    server.on('drop', () => handlers.onDrop());
     server.headersTimeout = handshakeTimeoutMs;
     server.requestTimeout = handshakeTimeoutMs;
     server.maxHeadersCount = 64;

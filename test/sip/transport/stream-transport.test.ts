@@ -100,6 +100,22 @@ for (const protocol of ['tcp', 'tls'] as const) {
       expect(cli.set.connections()).toHaveLength(1);
     });
 
+    it('sends a response whose connection closed to the received address and sent-by port (§18.2.2)', async () => {
+      const srv = await listen();
+      const cli = await openSet({ listen: [{ protocol, address: '127.0.0.1', port: 0, tls: cert }], tlsClient: { ca: cert.cert } });
+      const cliPort = cli.set.endpoints()[0]!.port;
+      await cli.set.send(request(protocol, 'client.invalid', cliPort), srv.set.endpoints()[0]!);
+      await waitFor(() => srv.inbox.length === 1);
+      const inbound = srv.inbox[0]!;
+      expect((inbound.message as SipRequest).topVia?.received).toBe('127.0.0.1');
+      srv.set.connection(inbound.connectionId!)!.destroy();
+      await waitFor(() => srv.set.connections().length === 0 && cli.set.connections().length === 0);
+      await srv.set.send(createResponse(inbound.message as SipRequest, 200), { ...inbound.source, connectionId: inbound.connectionId! });
+      await waitFor(() => cli.inbox.length === 1);
+      expect((cli.inbox[0]!.message as SipResponse).status).toBe(200);
+      expect(srv.set.connections()[0]!.remote.port).toBe(cliPort);
+    });
+
     it('answers a CRLFCRLF ping with CRLF (RFC 5626 §4.4.1), and keep-alive pings get pongs', async () => {
       const srv = await listen();
       const c = await rawClient(protocol, srv.set.endpoints()[0]!.port);
@@ -115,6 +131,12 @@ for (const protocol of ['tcp', 'tls'] as const) {
       expect(cli.set.connection(id)?.isOpen).toBe(true);
       expect(srv.set.stats.pings).toBeGreaterThanOrEqual(3);
       expect(cli.set.keepAlive('nope', 30)).toBe(false);
+      // Or for every connection it opens, by option.
+      const auto = await client({ keepAliveIntervalMs: 20, limits: { pongTimeoutMs: 100 } });
+      const before = srv.set.stats.pings;
+      await auto.set.send(request(protocol), srv.set.endpoints()[0]!);
+      await waitFor(() => srv.set.stats.pings >= before + 3);
+      expect(auto.set.connections()).toHaveLength(1);
     });
 
     it('closes a client connection whose keep-alive pong does not come', async () => {
@@ -165,9 +187,11 @@ for (const protocol of ['tcp', 'tls'] as const) {
       expect(c1.closed() || c2.closed()).toBe(false);
       // The client-side cap refuses to open more.
       const cli = await client({ limits: { maxConnections: 1 } });
-      await cli.set.send(request(protocol), { protocol, address: '127.0.0.1', port });
-      const other = await listen();
-      await expect(cli.set.send(request(protocol), other.set.endpoints()[0]!)).rejects.toThrow(/Too many connections/);
+      const first = await listen();
+      const second = await listen();
+      await cli.set.send(request(protocol), first.set.endpoints()[0]!);
+      await expect(cli.set.send(request(protocol), second.set.endpoints()[0]!)).rejects.toThrow(/Too many connections/);
+      expect(cli.set.stats.refused).toBe(1);
     });
 
     it('disconnects a peer that sends an endless header section', async () => {
@@ -182,7 +206,7 @@ for (const protocol of ['tcp', 'tls'] as const) {
       await waitFor(() => c.closed(), 1500, 'disconnect');
       expect(srv.set.stats.protocolErrors).toBe(1);
       expect(srv.inbox).toHaveLength(0);
-      expect(srv.set.connections()).toHaveLength(0);
+      await waitFor(() => srv.set.connections().length === 0);
     });
 
     it('closes the connection on a fatal framing error, after a 400 when the Via is readable', async () => {

@@ -64,6 +64,23 @@ describe('UDP', () => {
     expect(a.set.isReliable('tcp')).toBe(true);
   });
 
+  it('asks for rport on requests it sends (RFC 3581 §3) unless told not to', async () => {
+    const a = await openSet({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }] });
+    const b = await openSet({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }], rport: false });
+    const req = request('udp', '127.0.0.1', 5999);
+    await a.set.send(req, b.set.endpoints()[0]!);
+    expect(req.topVia?.rport).toBeNull(); // updated in place: a CANCEL or ACK built from it copies it
+    await waitFor(() => b.inbox.length === 1);
+    expect((b.inbox[0]!.message as SipRequest).topVia?.rport).toBe(a.set.endpoints()[0]!.port);
+    // Responses go to the source port, not the sent-by port 5999.
+    await b.set.send(createResponse(b.inbox[0]!.message as SipRequest, 200), { protocol: 'udp', address: '127.0.0.1', port: (b.inbox[0]!.message as SipRequest).topVia!.rport! });
+    await waitFor(() => a.inbox.length === 1);
+    const plain = request('udp', '127.0.0.1', a.set.endpoints()[0]!.port);
+    await b.set.send(plain, a.set.endpoints()[0]!);
+    await waitFor(() => a.inbox.length === 2);
+    expect((a.inbox[1]!.message as SipRequest).topVia?.rport).toBeUndefined();
+  });
+
   it('adds received when the Via names another host', async () => {
     const b = await openSet({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }] });
     const r = await rawSocket();

@@ -160,6 +160,23 @@ describe('WebSocket transport', () => {
     expect(c.events.at(-1)).toEqual({ type: 'close', code: 1009, reason: '' });
   });
 
+  it('drops a connection that never completes its handshake', async () => {
+    const srv = await wsListen({ limits: { connectTimeoutMs: 200 } });
+    const { connect } = await import('node:net');
+    const s = connect({ host: '127.0.0.1', port: srv.set.endpoints()[0]!.port });
+    sockets.push(s);
+    s.on('error', () => undefined);
+    let closed = false;
+    s.on('close', () => {
+      closed = true;
+    });
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n'); // and nothing more
+    const start = Date.now();
+    await waitFor(() => closed, 1800, 'handshake timeout');
+    expect(Date.now() - start).toBeLessThan(1800);
+    expect(srv.set.connections()).toHaveLength(0);
+  });
+
   it('keep-alive uses ping frames; the connection cap refuses further upgrades', async () => {
     const srv = await wsListen({ limits: { maxConnections: 1 } });
     const cli = await openSet({ listen: [], limits: { pongTimeoutMs: 100 } });
