@@ -105,17 +105,14 @@ export function orderSrv<T extends Srv>(records: readonly T[], random: () => num
   return out;
 }
 
-function isMissing(e: unknown): boolean {
-  const code = (e as { code?: string } | null)?.code;
-  return code === 'ENODATA' || code === 'ENOTFOUND' || code === 'ENONAME' || code === 'NOTFOUND' || code === 'NODATA';
-}
-
-/** A lookup that gives [] for "no such record" and also for errors (a timeout, SERVFAIL): the caller moves on. */
+/**
+ * A lookup that gives [] when there are no records (NXDOMAIN, NODATA) and also on errors (a
+ * timeout, SERVFAIL, REFUSED): RFC 3263 then moves on to the next step or target.
+ */
 async function lookup<T>(query: () => Promise<T[]>): Promise<T[]> {
   try {
     return await query();
-  } catch (e) {
-    if (isMissing(e)) return [];
+  } catch {
     return [];
   }
 }
