@@ -238,7 +238,7 @@ export class SipTransportSet implements SipTransport {
     return this.endpoints().find((e) => e.protocol === protocol);
   }
 
-  /** Open connections. */
+  /** Connections not yet closed (one that is closing stays listed until its socket has closed). */
   connections(): ConnectionInfo[] {
     return [...this.connectionsById.values()].map((c) => ({ id: c.id, protocol: c.protocol, local: { ...c.local }, remote: { ...c.remote }, outbound: c.outbound }));
   }
