@@ -69,6 +69,19 @@ describe('UAC and UAS dialogs', () => {
     expect(new Set(acks).size).toBe(1);
   });
 
+  it('a 2xx retransmitted after the INVITE transaction ended (it arrives as a stray) gets the same ACK again', () => {
+    const { clock, net, alice } = twoParties();
+    call(alice, 'bob.test');
+    clock.advance(100);
+    clock.advance(64 * T1 + 100); // Timer M: alice's INVITE transaction is gone
+    expect(alice.layer.clientTransactionCount).toBe(0);
+    const ok = net.responses(200, 'INVITE', 'bob.test')[0]!.message;
+    alice.layer.receive({ message: ok, source: { protocol: 'udp', address: 'bob.test', port: 5060 }, local: { protocol: 'udp', address: 'alice.test', port: 5060 } });
+    const acks = net.requests('ACK', 'alice.test').map((w) => req(w));
+    expect(acks).toHaveLength(2);
+    expect(acks[1]!.toBuffer().equals(acks[0]!.toBuffer())).toBe(true);
+  });
+
   it('without an ACK the UAS gives up after 64*T1 (intervals capped at T2) and sends BYE (§13.3.1.4)', () => {
     const { clock, net, alice, bob } = twoParties();
     net.drop = (m) => m.isRequest && m.method === 'ACK';
