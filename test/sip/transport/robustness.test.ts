@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createResponse, type SipResponse } from '../../../src/sip/message/index.js';
 import { TransactionLayer } from '../../../src/sip/transaction/index.js';
 import { serializeWebSocketFrame, WebSocketOpcode } from '../../../src/sip/transport/index.js';
+import type { Endpoint } from '../../../src/sip/transport/types.js';
 import { connectWebSocket } from '../../../src/sip/transport/websocket-transport.js';
 import { closeSets, openSet, request, requestText, waitFor } from './helpers.js';
 
@@ -51,7 +52,7 @@ function bugs(errors: string[]): string[] {
   return errors.filter((e) => /: receive|onMessage|Internal|udp receive/.test(e));
 }
 
-async function stillAnswers(srvEnd: { protocol: 'udp' | 'tcp' | 'ws'; address: string; port: number }): Promise<void> {
+async function stillAnswers(srvEnd: Endpoint): Promise<void> {
   const cli = await openSet({ listen: srvEnd.protocol === 'udp' ? [{ protocol: 'udp', address: '127.0.0.1', port: 0 }] : [] });
   const layer = new TransactionLayer({ transport: cli.set, user: { onRequest: () => undefined } });
   layers.push(layer);
