@@ -839,10 +839,17 @@ export class DialogManager {
     const entry = this.entries.get(dialog.key);
     if (entry === undefined || entry.dialog !== dialog || dialog.state === 'terminated') throw new DialogError(`The dialog ${dialog.toString()} is not active`);
     if (method === 'ACK' || method === 'CANCEL' || method === 'BYE') throw new DialogError(`${method} is sent by the dialog layer itself (use bye() for BYE)`);
-    if (method === 'INVITE' && (entry.clientInvite || entry.serverInvite !== undefined)) {
+    if (method === 'INVITE' && (entry.clientInvite || entry.serverInvite !== undefined || this.initialInvitePending(entry))) {
       throw new DialogError('An INVITE transaction is already in progress in this dialog (§14.1)');
     }
     return this.sendInDialog(entry, method, { headers: options.headers ? [...options.headers] : [], body: options.body }, handlers, 0);
+  }
+
+  /** Whether the INVITE that created the dialog still has no final response (either side). */
+  private initialInvitePending(entry: Entry): boolean {
+    const inc = entry.incoming;
+    if (inc !== undefined && inc.kind === 'invite' && inc.tx.kind === 'invite-server' && inc.tx.state === 'proceeding') return true;
+    return entry.outgoing !== undefined && entry.dialog.state === 'early';
   }
 
   private sendInDialog(
@@ -956,7 +963,8 @@ export class DialogManager {
   /**
    * Ends `dialog` with a BYE (§15.1.1): the dialog is terminated at once (reason `local-bye`)
    * and the BYE sent in its own transaction. Returns the BYE's transaction, or undefined when
-   * the dialog was not active or its target could not be resolved.
+   * the dialog was not active or its target could not be resolved. The caller may BYE an
+   * early dialog; the callee may not (§15): that throws {@link DialogError}.
    *
    * @example
    * ```ts
@@ -966,6 +974,9 @@ export class DialogManager {
   bye(dialog: Dialog, headers?: Iterable<[string, HeaderValue]>): ClientTransaction | undefined {
     const entry = this.entries.get(dialog.key);
     if (entry === undefined || entry.dialog !== dialog) return undefined;
+    if (dialog.role === 'uas' && dialog.state === 'early') {
+      throw new DialogError('The callee cannot BYE an early dialog: answer the INVITE with a final response instead (§15)');
+    }
     const tx = this.sendBye(dialog, headers);
     this.terminate(entry, 'local-bye');
     return tx;
@@ -1193,6 +1204,11 @@ export class DialogManager {
         this.reply(tx, 400, 'Missing From tag');
         return;
       }
+      // Read now what the dialog will be built from, so a malformed value gets its 400 here
+      // (receiveRequest catches the SipParseError) instead of surfacing in the UA's respond().
+      void req.recordRoutes;
+      void req.contacts;
+      void req.uri;
       const check = this.sessionCheck(tx);
       if (!check.ok) return;
       const ctx: IncomingContext = { kind: 'invite', tx, localTag: this.hex(6), entry: undefined, reliable: undefined, session: check.session };
@@ -1258,7 +1274,11 @@ export class DialogManager {
         return;
       }
       // §14.2 / RFC 3311 §5.2: one of the peer's is still being answered: 500 with Retry-After.
-      if (entry.serverInvite !== undefined || (method === 'UPDATE' && entry.serverUpdate !== undefined)) {
+      if (
+        entry.serverInvite !== undefined ||
+        (method === 'UPDATE' && entry.serverUpdate !== undefined) ||
+        (method === 'INVITE' && this.initialInvitePending(entry))
+      ) {
         this.reply(tx, 500, undefined, [['Retry-After', String(randomBelow(this.random, 11))]]);
         return;
       }

@@ -103,4 +103,21 @@ describe('glare (§14.1, RFC 3311 §5)', () => {
     clock.advance(50);
     expect(finals).toEqual([200]);
   });
+
+  it('an INVITE in an early dialog before the first INVITE is answered gets 500 (§14.2); the UA may not send one (§14.1)', () => {
+    const { clock, net, alice, bob } = twoParties();
+    bob.answer = (tx, me) => me.manager.respond(tx, 180);
+    call(alice, 'bob.test');
+    clock.advance(20);
+    const early = alice.created[0]!;
+    expect(() => alice.manager.request(early, 'INVITE')).toThrow(/already in progress/);
+    expect(() => bob.manager.request(bob.created[0]!, 'INVITE')).toThrow(/already in progress/);
+    expect(() => bob.manager.bye(bob.created[0]!)).toThrow(/early dialog/);
+    const second = early.createRequest('INVITE', { via: 'SIP/2.0/UDP alice.test:5060' });
+    const statuses: number[] = [];
+    alice.layer.sendRequest(second, { protocol: 'udp', address: 'bob.test', port: 5060 }, { onFinal: (r) => statuses.push(r.status) });
+    clock.advance(20);
+    expect(statuses).toEqual([500]);
+    expect(net.responses(500, 'INVITE')[0]!.message.has('Retry-After')).toBe(true);
+  });
 });

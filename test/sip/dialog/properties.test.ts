@@ -149,6 +149,13 @@ describe('dialog manager properties', () => {
         expect(bob.manager.size).toBeLessThanOrEqual(MAX);
         // every dialog reported terminated is gone from the table
         for (const [d] of [...alice.terminated, ...bob.terminated]) expect(d.state).toBe('terminated');
+        // and once everything is closed no timer is left behind
+        alice.manager.close();
+        bob.manager.close();
+        alice.layer.close();
+        bob.layer.close();
+        expect(alice.manager.size + bob.manager.size).toBe(0);
+        expect(clock.pending).toBe(0);
       }),
       { numRuns: 150 },
     );
