@@ -16,7 +16,7 @@
  * This class is the §12 state and the rules that go with it; the dialog manager decides when
  * a dialog is created, confirmed and ended, and sends what `createRequest` builds.
  */
-import { SipRequest, SipParseError, parseUri, type HeaderValue, type NameAddr, type SipResponse, type Uri } from '../message/index.js';
+import { SipRequest, SipParseError, parseNameAddr, type HeaderValue, type NameAddr, type SipResponse, type Uri } from '../message/index.js';
 import type { DialogId } from './dialog-id.js';
 import { dialogKey } from './dialog-id.js';
 
@@ -77,7 +77,20 @@ export interface DialogRequestOptions {
   body?: Uint8Array | string;
 }
 
-/** What a new dialog is made of. */
+/**
+ * What a new dialog is made of (the factories {@link Dialog.fromUasResponse} and
+ * {@link Dialog.fromUacResponse} fill it in from the messages).
+ *
+ * @example
+ * ```ts
+ * const d = new Dialog({
+ *   id: { callId: 'c1', localTag: 'a', remoteTag: 'b' }, role: 'uac', state: 'confirmed',
+ *   localUri: parseNameAddr('<sip:alice@example.com>'), remoteUri: parseNameAddr('<sip:bob@example.com>'),
+ *   localSeq: 1, remoteSeq: undefined, routeSet: [], remoteTarget: parseUri('sip:bob@192.0.2.4'),
+ *   secure: false, localContact: parseNameAddr('<sip:alice@192.0.2.1>'),
+ * });
+ * ```
+ */
 export interface DialogInit {
   id: DialogId;
   role: DialogRole;
@@ -363,19 +376,19 @@ export class Dialog {
 }
 
 /**
- * Parses a Contact given as text, or returns the NameAddr.
+ * A Contact given as text (`<sip:me@192.0.2.1>`, `"Me" <sip:me@host>;expires=60` or a bare
+ * `sip:me@host`), parsed and its URI checked; a NameAddr is returned as is. Throws
+ * `SipParseError`.
  * @internal
+ *
+ * @example
+ * ```ts
+ * toContact('sip:pbx@192.0.2.1:5060').toString(); // '<sip:pbx@192.0.2.1:5060>'
+ * ```
  */
 export function toContact(contact: NameAddr | string): NameAddr {
   if (typeof contact !== 'string') return contact;
-  const uri = contact.trim();
-  if (uri.startsWith('<') || uri.includes('"')) {
-    const req = new SipRequest('OPTIONS', 'sip:x', [['Contact', uri]]);
-    const c = req.contacts[0];
-    if (c === undefined) throw new SipParseError('Invalid Contact');
-    return c;
-  }
-  const req = new SipRequest('OPTIONS', 'sip:x', [['Contact', `<${uri}>`]]);
-  void parseUri(uri);
-  return req.contacts[0]!;
+  const a = parseNameAddr(contact.trim());
+  void a.uri;
+  return a;
 }

@@ -10,7 +10,15 @@
  * ```
  */
 
-/** Uniform integer in `[0, n)` from injected random bytes (4 bytes, modulo: bias below 2^-20 for n ≤ 4096). */
+/**
+ * A uniform integer in `[0, n)` from injected random bytes (4 bytes, modulo: the bias is below
+ * n / 2^32).
+ *
+ * @example
+ * ```ts
+ * randomBelow(randomBytes, 201); // 0..200
+ * ```
+ */
 export function randomBelow(random: (bytes: number) => Uint8Array, n: number): number {
   const b = random(4);
   const v = (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;

@@ -15,7 +15,15 @@ import type { RAck, SipResponse } from '../message/index.js';
 import type { TimerClock } from '../timer-clock.js';
 import { RetransmissionTimer } from './retransmission-timer.js';
 
-/** Most reliable provisionals waiting behind an unacknowledged one. */
+/**
+ * Most reliable provisionals waiting behind an unacknowledged one (RFC 3262 §3 allows one
+ * outstanding at a time); beyond it {@link ReliableProvisionalSender.send} returns false.
+ *
+ * @example
+ * ```ts
+ * if (!sender.send(progress)) console.log(`more than ${MAX_QUEUED_PROVISIONALS} provisionals waiting`);
+ * ```
+ */
 export const MAX_QUEUED_PROVISIONALS = 4;
 
 /**

@@ -18,9 +18,23 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { TimerClock, TimerHandle } from '../timer-clock.js';
 
-/** The smallest session interval the RFC allows (§4, §5: Min-SE is never below 90 s). */
+/**
+ * The smallest session interval the RFC allows (§4, §5: Min-SE is never below 90 s).
+ *
+ * @example
+ * ```ts
+ * const minSE = Math.max(MIN_SESSION_EXPIRES, configured);
+ * ```
+ */
 export const MIN_SESSION_EXPIRES = 90;
-/** The recommended session interval (§4): 30 minutes. */
+/**
+ * The recommended session interval (§4): 30 minutes.
+ *
+ * @example
+ * ```ts
+ * new DialogManager({ layer, contact, sessionTimer: { interval: DEFAULT_SESSION_EXPIRES } });
+ * ```
+ */
 export const DEFAULT_SESSION_EXPIRES = 1800;
 
 /**
