@@ -130,4 +130,36 @@ describe('reliable provisional responses (RFC 3262)', () => {
     expect(r.accept(11)).toBe(true);
     expect(r.accept(12)).toBe(true);
   });
+
+  it('every message duplicated: still one PRACK transaction, one dialog per side, one success', () => {
+    const { clock, net, alice, bob } = setup();
+    net.duplicate = () => true;
+    const { result } = call(alice, 'bob.test');
+    clock.advance(50);
+    bob.manager.respond(bob.incoming[0]!, 200);
+    clock.advance(100);
+    const pracks = net.requests('PRACK', 'alice.test');
+    expect(new Set(pracks.map((w) => (w.message as SipRequest).topVia!.branch)).size).toBe(1);
+    expect(bob.pracks).toHaveLength(1);
+    expect(result.provisional).toHaveLength(1);
+    expect(result.success).toHaveLength(1);
+    expect(alice.manager.size).toBe(1);
+    expect(bob.manager.size).toBe(1);
+    expect(bob.incoming).toHaveLength(1); // the duplicated INVITE was absorbed by its transaction
+    alice.manager.bye(alice.confirmed[0]!);
+    clock.advance(100);
+    expect(alice.manager.size + bob.manager.size).toBe(0);
+  });
+
+  it('a 180 overtaken by the 200 (reordering) is dropped; the dialog comes from the 2xx', () => {
+    const { clock, net, alice, bob } = twoParties();
+    net.delay = (m) => (!m.isRequest && m.status === 180 ? 50 : 0);
+    const { result } = call(alice, 'bob.test');
+    clock.advance(200);
+    expect(result.success).toHaveLength(1);
+    expect(result.provisional).toEqual([]);
+    expect(alice.created).toHaveLength(1);
+    expect(alice.created[0]!.state).toBe('confirmed');
+    expect(bob.acks).toHaveLength(1);
+  });
 });
