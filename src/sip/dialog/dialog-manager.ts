@@ -52,6 +52,7 @@ import type { Destination, InboundMessage, TransportProtocol } from '../transpor
 import { Dialog, toContact } from './dialog.js';
 import { dialogIdOfIncoming, dialogKey } from './dialog-id.js';
 import { DialogError } from './errors.js';
+import { OutgoingInvite } from './outgoing-invite.js';
 import { glareRetryDelay, randomBelow } from './glare.js';
 import { ReliableProvisionalReceiver, ReliableProvisionalSender } from './reliable-provisional.js';
 import { RetransmissionTimer } from './retransmission-timer.js';
@@ -270,54 +271,6 @@ export interface RespondOptions {
    * `100rel`. Ignored when the INVITE does not support it.
    */
   reliable?: boolean;
-}
-
-/**
- * An INVITE we sent and what came of it.
- *
- * @example
- * ```ts
- * const call = manager.invite(opts, handlers);
- * setTimeout(() => call.cancel(), 30_000); // no answer in 30 s
- * ```
- */
-export class OutgoingInvite {
-  /** The INVITE in flight (a new one after a 422 retry). */
-  request: SipRequest;
-  /** Its transaction. */
-  tx: InviteClientTransaction;
-  /** Early dialogs by remote tag (one per fork that sent a 1xx with a tag). */
-  readonly earlyDialogs = new Map<string, Dialog>();
-  /** The dialog the first 2xx confirmed. */
-  dialog: Dialog | undefined;
-  /** @internal ACKs sent to 2xx of extra forks (by To tag), re-sent for their retransmissions. */
-  readonly forkAcks = new Map<string, SipRequest>();
-  /** @internal Reliable provisional ordering per fork. */
-  readonly rseq = new Map<string, ReliableProvisionalReceiver>();
-  /** @internal */
-  sessionRetries = 0;
-  /** @internal */
-  done = false;
-
-  /** @internal */
-  constructor(
-    request: SipRequest,
-    tx: InviteClientTransaction,
-    private readonly layer: TransactionLayer,
-  ) {
-    this.request = request;
-    this.tx = tx;
-  }
-
-  /**
-   * Sends a CANCEL (§9.1) when the INVITE has had a provisional response and no final one.
-   * Returns whether it was sent.
-   */
-  cancel(): boolean {
-    if (this.tx.state !== 'proceeding') return false;
-    this.layer.sendRequest(this.layer.createCancel(this.tx), this.tx.destination);
-    return true;
-  }
 }
 
 /** @internal Per-dialog bookkeeping beside the public {@link Dialog}. */

@@ -6,7 +6,6 @@ export { Dialog, isTargetRefresh, type DialogState, type DialogRole, type Dialog
 export { dialogKey, dialogIdOfIncoming, type DialogId } from './dialog-id.js';
 export {
   DialogManager,
-  OutgoingInvite,
   resolveUriDirectly,
   type DialogManagerOptions,
   type DialogManagerEvents,
@@ -17,6 +16,7 @@ export {
   type TerminationReason,
 } from './dialog-manager.js';
 export { DialogError } from './errors.js';
+export { OutgoingInvite } from './outgoing-invite.js';
 export { glareRetryDelay } from './glare.js';
 export { ReliableProvisionalSender, ReliableProvisionalReceiver, MAX_QUEUED_PROVISIONALS, type ReliableProvisionalOptions } from './reliable-provisional.js';
 export { RetransmissionTimer, type RetransmissionOptions } from './retransmission-timer.js';

@@ -1,0 +1,56 @@
+/**
+ * An INVITE we sent (RFC 3261 §13.2): its transaction, the early dialogs its forks created,
+ * the dialog its first 2xx confirmed, and CANCEL (§9.1). The dialog manager fills it in.
+ */
+import type { SipRequest } from '../message/index.js';
+import type { InviteClientTransaction, TransactionLayer } from '../transaction/index.js';
+import type { Dialog } from './dialog.js';
+import type { ReliableProvisionalReceiver } from './reliable-provisional.js';
+
+/**
+ * An INVITE we sent and what came of it.
+ *
+ * @example
+ * ```ts
+ * const call = manager.invite(opts, handlers);
+ * setTimeout(() => call.cancel(), 30_000); // no answer in 30 s
+ * ```
+ */
+export class OutgoingInvite {
+  /** The INVITE in flight (a new one after a 422 retry). */
+  request: SipRequest;
+  /** Its transaction. */
+  tx: InviteClientTransaction;
+  /** Early dialogs by remote tag (one per fork that sent a 1xx with a tag). */
+  readonly earlyDialogs = new Map<string, Dialog>();
+  /** The dialog the first 2xx confirmed. */
+  dialog: Dialog | undefined;
+  /** @internal ACKs sent to 2xx of extra forks (by To tag), re-sent for their retransmissions. */
+  readonly forkAcks = new Map<string, SipRequest>();
+  /** @internal Reliable provisional ordering per fork. */
+  readonly rseq = new Map<string, ReliableProvisionalReceiver>();
+  /** @internal */
+  sessionRetries = 0;
+  /** @internal */
+  done = false;
+
+  /** @internal */
+  constructor(
+    request: SipRequest,
+    tx: InviteClientTransaction,
+    private readonly layer: TransactionLayer,
+  ) {
+    this.request = request;
+    this.tx = tx;
+  }
+
+  /**
+   * Sends a CANCEL (§9.1) when the INVITE has had a provisional response and no final one.
+   * Returns whether it was sent.
+   */
+  cancel(): boolean {
+    if (this.tx.state !== 'proceeding') return false;
+    this.layer.sendRequest(this.layer.createCancel(this.tx), this.tx.destination);
+    return true;
+  }
+}
