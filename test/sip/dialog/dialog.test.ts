@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseMessage, type SipRequest, type SipResponse } from '../../../src/sip/message/index.js';
+import { parseMessage, parseNameAddr, parseUri, type SipRequest, type SipResponse } from '../../../src/sip/message/index.js';
 import { Dialog, dialogIdOfIncoming, dialogKey, isTargetRefresh } from '../../../src/sip/dialog/index.js';
 import { toContact } from '../../../src/sip/dialog/dialog.js';
 
@@ -122,5 +123,43 @@ describe('Dialog', () => {
     expect(isTargetRefresh('INFO')).toBe(false);
     d.state = 'terminated';
     expect(() => d.createRequest('BYE')).toThrow(RangeError);
+  });
+});
+
+describe('Dialog.createRequest routing (property)', () => {
+  it('loose or strict, the wire form carries the route set and the remote target as §12.2.1.1 says', () => {
+    const route = fc.record({ host: fc.constantFrom('p1.test', 'p2.test', '192.0.2.9', '[2001:db8::1]'), lr: fc.boolean(), port: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(route, { maxLength: 5 }), fc.constantFrom('sip:bob@192.0.2.4', 'sips:bob@example.com:5061;transport=tcp'), (routes, target) => {
+        const rs = routes.map((r) => parseNameAddr(`<sip:${r.host}${r.port === undefined ? '' : `:${r.port}`}${r.lr ? ';lr' : ''}>`));
+        const d = new Dialog({
+          id: { callId: 'c', localTag: 'l', remoteTag: 'r' },
+          role: 'uac',
+          state: 'confirmed',
+          localUri: parseNameAddr('<sip:alice@example.com>'),
+          remoteUri: parseNameAddr('<sip:bob@example.com>'),
+          localSeq: 5,
+          remoteSeq: undefined,
+          routeSet: rs,
+          remoteTarget: parseUri(target),
+          secure: false,
+          localContact: contact,
+        });
+        const wire = parseMessage(d.createRequest('INFO', { via: 'SIP/2.0/UDP a.test;branch=z9hG4bK1' }).toBuffer()) as SipRequest;
+        const routeValues = wire.routes.map((r) => r.uri.toString());
+        const first = routes[0];
+        if (first === undefined || first.lr) {
+          expect(wire.uriString).toBe(target);
+          expect(routeValues).toEqual(rs.map((r) => r.uri.toString()));
+          expect(d.nextHop().toString()).toBe(first === undefined ? target : rs[0]!.uri.toString());
+        } else {
+          expect(wire.uriString).toBe(rs[0]!.uri.toString());
+          expect(routeValues).toEqual([...rs.slice(1).map((r) => r.uri.toString()), target]);
+          expect(d.nextHop().toString()).toBe(wire.uriString);
+        }
+        expect(wire.cseq).toEqual({ seq: 6, method: 'INFO' });
+        expect([wire.from.tag, wire.to.tag, wire.callId]).toEqual(['l', 'r', 'c']);
+      }),
+    );
   });
 });

@@ -162,4 +162,20 @@ describe('reliable provisional responses (RFC 3262)', () => {
     expect(alice.created[0]!.state).toBe('confirmed');
     expect(bob.acks).toHaveLength(1);
   });
+
+  it('a reliable provisional that skips an RSeq is neither processed nor PRACKed (§4)', () => {
+    const { clock, net, alice, bob } = setup();
+    const { result } = call(alice, 'bob.test');
+    clock.advance(20);
+    const rseq = (net.responses(180, 'INVITE')[0]!.message as SipResponse).rseq!;
+    net.tamper = (m) => {
+      if (!m.isRequest && m.status === 183) m.set('RSeq', String(rseq + 2)); // 181 "lost" for good
+      return m;
+    };
+    bob.manager.respond(bob.incoming[0]!, 183, { reliable: true });
+    clock.advance(10_000);
+    expect(net.responses(183, 'INVITE').length).toBeGreaterThan(2); // bob keeps retransmitting
+    expect(net.requests('PRACK', 'alice.test')).toHaveLength(1); // only the 180's
+    expect(result.provisional.map(([r]) => r.status)).toEqual([180]);
+  });
 });
