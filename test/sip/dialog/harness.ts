@@ -4,7 +4,7 @@
  * can drop, duplicate or delay messages on demand; and "parties" — a TransactionLayer plus a
  * DialogManager at one address, with every event recorded.
  */
-import { parseMessage, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../../src/sip/message/index.js';
+import { SipParseError, parseMessage, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../../src/sip/message/index.js';
 import { ManualClock } from '../../../src/sip/timer-clock.js';
 import type { Destination, SipTransport, TransportProtocol } from '../../../src/sip/transport/types.js';
 import { TransactionLayer, type ServerTransaction } from '../../../src/sip/transaction/index.js';
@@ -73,7 +73,19 @@ export class FakeNetwork {
   private send(from: string, message: SipMessage, destination: Destination): void {
     const bytes = serializeMessage(message);
     let wire = parseMessage(bytes);
-    if (this.tamper !== undefined) wire = parseMessage(serializeMessage(this.tamper(wire, from)));
+    // A tampered message that no longer validates is delivered as parsed without validation,
+    // so the layers meet the garbage in their lazy accessors (as with a lenient transport).
+    let validate = true;
+    if (this.tamper !== undefined) {
+      const tampered = serializeMessage(this.tamper(wire, from));
+      try {
+        wire = parseMessage(tampered);
+      } catch (e) {
+        if (!(e instanceof SipParseError)) throw e;
+        wire = parseMessage(tampered, { validate: false });
+        validate = false;
+      }
+    }
     const dropped = this.drop?.(wire, from) ?? false;
     this.log.push({ from, destination, message: wire, at: this.clock.now(), dropped });
     if (dropped) return;
@@ -87,7 +99,7 @@ export class FakeNetwork {
         const copy = serializeMessage(wire);
         this.clock.setTimer(() => {
           layer.receive({
-            message: parseMessage(copy),
+            message: parseMessage(copy, { validate }),
             source: { protocol: destination.protocol, address: from, port: 5060 },
             local: { protocol: destination.protocol, address: t, port: 5060 },
           });

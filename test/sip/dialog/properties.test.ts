@@ -58,6 +58,7 @@ const command = fc.oneof(
   { weight: 2, arbitrary: peerResponse },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('call' as const), reliable: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('answer' as const), n: fc.nat(), status: fc.constantFrom(180, 183, 200, 486), reliable: fc.boolean() }) },
+  fc.record({ kind: fc.constant('mangle' as const), header: garbageHeader, on: fc.boolean(), responses: fc.boolean() }),
   fc.record({ kind: fc.constant('request' as const), n: fc.nat(), method: fc.constantFrom('INFO', 'UPDATE', 'INVITE', 'BYE'), bob: fc.boolean() }),
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 40_000 })) }) },
 );
@@ -66,7 +67,7 @@ describe('dialog manager properties', () => {
   it('random in-dialog traffic never throws out of the managers and never grows the tables past maxDialogs', () => {
     fc.assert(
       fc.property(fc.array(command, { minLength: 10, maxLength: 60, size: 'max' }), (commands) => {
-        const { clock, alice, bob } = twoParties({ maxDialogs: MAX, maxEarlyDialogsPerInvite: 2 }, { maxDialogs: MAX });
+        const { clock, net, alice, bob } = twoParties({ maxDialogs: MAX, maxEarlyDialogsPerInvite: 2 }, { maxDialogs: MAX });
         const pending: ServerTransaction[] = [];
         bob.answer = (tx) => pending.push(tx);
         const known = (): Dialog | undefined => [...bob.manager.dialogs()][0];
@@ -140,6 +141,19 @@ describe('dialog manager properties', () => {
             case 'advance':
               clock.advance(c.ms);
               break;
+            case 'mangle': {
+              // garbage added to the real messages in flight (responses or requests)
+              const line = c.header.replace(/\r\n$/, '').split('\r\n')[0] ?? '';
+              const colon = line.indexOf(':');
+              net.tamper =
+                !c.on || colon < 0
+                  ? undefined
+                  : (m) => {
+                      if (m.isRequest !== !c.responses) m.append(line.slice(0, colon), line.slice(colon + 1).trim());
+                      return m;
+                    };
+              break;
+            }
           }
           expect(alice.manager.size).toBeLessThanOrEqual(MAX);
           expect(bob.manager.size).toBeLessThanOrEqual(MAX);
