@@ -282,7 +282,7 @@ interface Entry {
   /** Our re-INVITE / UPDATE in progress (glare, §14.1 and RFC 3311 §5.1). */
   clientInvite: boolean;
   clientUpdate: boolean;
-  /** The peer's re-INVITE / UPDATE we have not answered finally (§14.2). */
+  /** The peer's latest re-INVITE / UPDATE; {@link unanswered} tells whether it still awaits its final response (§14.2). */
   serverInvite: ServerTransaction | undefined;
   serverUpdate: ServerTransaction | undefined;
   /** The ACK we sent for the latest 2xx to our INVITE, re-sent for its retransmissions. */
@@ -332,6 +332,15 @@ export function resolveUriDirectly(uri: Uri): Destination {
   const maddr = uri.params.get('maddr');
   const address = typeof maddr === 'string' && maddr !== '' ? maddr : uri.host;
   return { protocol, address, port: uri.port ?? (protocol === 'tls' || protocol === 'wss' ? 5061 : 5060) };
+}
+
+/**
+ * Whether a server transaction has not sent its final response yet, read from its state so
+ * that it holds however the UA answered (through `respond` or the transaction directly).
+ */
+function unanswered(tx: ServerTransaction | undefined): boolean {
+  if (tx === undefined) return false;
+  return tx.kind === 'invite-server' ? tx.state === 'proceeding' : tx.state === 'trying' || tx.state === 'proceeding';
 }
 
 function hasTag(list: string[], tag: string): boolean {
@@ -792,7 +801,7 @@ export class DialogManager {
     const entry = this.entries.get(dialog.key);
     if (entry === undefined || entry.dialog !== dialog || dialog.state === 'terminated') throw new DialogError(`The dialog ${dialog.toString()} is not active`);
     if (method === 'ACK' || method === 'CANCEL' || method === 'BYE') throw new DialogError(`${method} is sent by the dialog layer itself (use bye() for BYE)`);
-    if (method === 'INVITE' && (entry.clientInvite || entry.serverInvite !== undefined || this.initialInvitePending(entry))) {
+    if (method === 'INVITE' && (entry.clientInvite || unanswered(entry.serverInvite) || this.initialInvitePending(entry))) {
       throw new DialogError('An INVITE transaction is already in progress in this dialog (§14.1)');
     }
     return this.sendInDialog(entry, method, { headers: options.headers ? [...options.headers] : [], body: options.body }, handlers, 0);
@@ -895,7 +904,7 @@ export class DialogManager {
       const h: TimerHandle = this.clock.setTimer(() => {
         entry.retries.delete(h);
         if (this.entries.get(entry.dialog.key) !== entry) return;
-        if (method === 'INVITE' && (entry.clientInvite || entry.serverInvite !== undefined)) {
+        if (method === 'INVITE' && (entry.clientInvite || unanswered(entry.serverInvite))) {
           handlers.onFinal?.(res); // the peer's re-INVITE is still running: give up
           return;
         }
@@ -937,7 +946,7 @@ export class DialogManager {
 
   private refreshSession(entry: Entry): void {
     if (this.entries.get(entry.dialog.key) !== entry) return;
-    if (entry.clientInvite || entry.clientUpdate || entry.serverInvite !== undefined || entry.serverUpdate !== undefined) {
+    if (entry.clientInvite || entry.clientUpdate || unanswered(entry.serverInvite) || unanswered(entry.serverUpdate)) {
       entry.session.retryRefresh(1000); // another offer is in progress: try again shortly
       return;
     }
@@ -1228,8 +1237,8 @@ export class DialogManager {
       }
       // §14.2 / RFC 3311 §5.2: one of the peer's is still being answered: 500 with Retry-After.
       if (
-        entry.serverInvite !== undefined ||
-        (method === 'UPDATE' && entry.serverUpdate !== undefined) ||
+        unanswered(entry.serverInvite) ||
+        (method === 'UPDATE' && unanswered(entry.serverUpdate)) ||
         (method === 'INVITE' && this.initialInvitePending(entry))
       ) {
         this.reply(tx, 500, undefined, [['Retry-After', String(randomBelow(this.random, 11))]]);
@@ -1244,12 +1253,6 @@ export class DialogManager {
       kind = method === 'INVITE' ? 'reinvite' : 'update';
       if (method === 'INVITE') entry.serverInvite = tx;
       else entry.serverUpdate = tx;
-      tx.user = {
-        onTerminated: () => {
-          if (entry.serverInvite === tx) entry.serverInvite = undefined;
-          if (entry.serverUpdate === tx) entry.serverUpdate = undefined;
-        },
-      };
     }
     const ctx: IncomingContext = { kind, tx, localTag: undefined, entry, reliable: undefined, session };
     this.incoming.set(tx, ctx);
