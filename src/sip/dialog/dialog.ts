@@ -340,8 +340,8 @@ export class Dialog {
       const first = this.routeSet[0]!.uri;
       const ruri = first.clone();
       if (ruri.kind === 'sip') {
+        // §19.1.1 (table 1): `method` and headers are not allowed in a Request-URI.
         ruri.params.delete('method');
-        ruri.headers = ruri.headers.clone();
         for (const n of [...ruri.headers.names]) ruri.headers.delete(n);
       }
       requestUri = ruri;
