@@ -892,7 +892,7 @@ export class DialogManager {
         }
       }
       if (live && (method === 'INVITE' || method === 'UPDATE')) {
-        entry.dialog.refreshTarget(res); // §12.2.1.2
+        entry.dialog.receiveResponse(req, res); // §12.2.1.2 target refresh
         this.startUacSession(entry, req, res);
       }
       handlers.onFinal?.(res);

@@ -270,6 +270,21 @@ export class Dialog {
   }
 
   /**
+   * A final response to a request we sent in the dialog (§12.2.1.2): a 2xx to a target refresh
+   * request (re-INVITE, UPDATE…) replaces the remote target with its Contact. Returns whether
+   * the remote target changed.
+   *
+   * @example
+   * ```ts
+   * dialog.receiveResponse(update, ok); // true when ok carries a Contact
+   * ```
+   */
+  receiveResponse(request: SipRequest, response: SipResponse): boolean {
+    if (response.status < 200 || response.status >= 300 || !isTargetRefresh(request.method)) return false;
+    return this.refreshTarget(response);
+  }
+
+  /**
    * Checks the CSeq of a request received in the dialog (§12.2.2): one lower than the remote
    * sequence number is out of order (answer 500); otherwise the remote sequence number becomes
    * the request's. ACK and CANCEL carry their INVITE's number and are not checked.

@@ -119,6 +119,14 @@ describe('Dialog', () => {
     expect(d.routeSet.map(String)).toEqual(['<sip:p1.example.com;lr>', '<sip:p2.example.com;lr>']);
     expect(String(d.remoteTarget)).toBe('sip:bob@192.0.2.5');
     expect(d.refreshTarget(parse<SipResponse>(OK.replace('Contact: <sip:bob@192.0.2.4>\n', '')))).toBe(false);
+    const update = parse<SipRequest>(INVITE.replace('INVITE sip', 'UPDATE sip').replace('314159 INVITE', '314160 UPDATE'));
+    const info = parse<SipRequest>(INVITE.replace('INVITE sip', 'INFO sip').replace('314159 INVITE', '314161 INFO'));
+    const moved = parse<SipResponse>(OK.replace('sip:bob@192.0.2.4', 'sip:bob@192.0.2.6'));
+    expect(d.receiveResponse(info, moved)).toBe(false); // INFO is no target refresh
+    expect(d.receiveResponse(update, parse<SipResponse>(OK.replace('200 OK', '488 Not Acceptable Here').replace('sip:bob@192.0.2.4', 'sip:bob@192.0.2.6')))).toBe(false);
+    expect(String(d.remoteTarget)).toBe('sip:bob@192.0.2.5');
+    expect(d.receiveResponse(update, moved)).toBe(true);
+    expect(String(d.remoteTarget)).toBe('sip:bob@192.0.2.6');
     expect(isTargetRefresh('UPDATE')).toBe(true);
     expect(isTargetRefresh('INFO')).toBe(false);
     d.state = 'terminated';
