@@ -1064,7 +1064,7 @@ export class DialogManager {
     if (status === 100) return tx.respond(res) ? res : undefined;
     ctx.reliable?.stop();
     if (!tx.respond(res)) return undefined;
-    if (entry === undefined) return res;
+    if (entry === undefined || this.entries.get(entry.dialog.key) !== entry) return res; // no dialog (left) to run timers for
     if (status >= 300) {
       this.terminate(entry, 'rejected');
       return res;
