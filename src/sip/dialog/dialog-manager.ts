@@ -236,6 +236,24 @@ export interface InviteHandlers {
   onSuccess?(dialog: Dialog, response: SipResponse): void;
   /** A non-2xx final response (after any 422 retry), a timeout, a transport error, or a full table. */
   onFailure?(response: SipResponse | undefined, reason: 'rejected' | 'timeout' | 'transport-error' | 'overload'): void;
+  /**
+   * The body of the ACK for the first 2xx: the answer when the INVITE carried no offer and the
+   * 2xx did (RFC 3264 late offer, §13.2.2.4). Called once, before `onSuccess`.
+   */
+  ackBody?(dialog: Dialog, response: SipResponse): AckBody | undefined;
+}
+
+/**
+ * A body for an ACK (the SDP answer to an offer in a 2xx).
+ *
+ * @example
+ * ```ts
+ * const body: AckBody = { contentType: 'application/sdp', body: answerSdp };
+ * ```
+ */
+export interface AckBody {
+  contentType: string;
+  body: string | Uint8Array;
 }
 
 /**
@@ -252,6 +270,8 @@ export interface InDialogHandlers {
   onProvisional?(response: SipResponse): void;
   /** The final response (after glare retries), or `undefined` on timeout or transport error. */
   onFinal?(response: SipResponse | undefined): void;
+  /** For a re-INVITE without offer: the body of the ACK for its 2xx (the answer). */
+  ackBody?(dialog: Dialog, response: SipResponse): AckBody | undefined;
 }
 
 /**
@@ -527,10 +547,14 @@ export class DialogManager {
     return this.layer.sendRequest(bye, destination);
   }
 
-  private ackFor(dialog: Dialog, cseq: number): { ack: SipRequest; destination: Destination } | undefined {
+  private ackFor(dialog: Dialog, cseq: number, body?: AckBody): { ack: SipRequest; destination: Destination } | undefined {
     const destination = this.destinationOf(dialog);
     if (destination === undefined) return undefined;
-    const ack = dialog.createRequest('ACK', { via: `${this.via(destination.protocol)};branch=${createBranch(this.random)}`, cseq });
+    const ack = dialog.createRequest('ACK', {
+      via: `${this.via(destination.protocol)};branch=${createBranch(this.random)}`,
+      cseq,
+      ...(body === undefined ? {} : { headers: [['Content-Type', body.contentType]], body: body.body }),
+    });
     return { ack, destination };
   }
 
@@ -728,7 +752,7 @@ export class DialogManager {
       entry.outgoing = out;
       const allow = safeList(() => res.allow);
       if (allow.length > 0) entry.remoteAllow = allow;
-      const acked = this.ackFor(entry.dialog, cseq);
+      const acked = this.ackFor(entry.dialog, cseq, handlers.ackBody?.(entry.dialog, res));
       if (acked === undefined) {
         this.terminate(entry, 'unroutable');
         return;
@@ -884,7 +908,7 @@ export class DialogManager {
     if (status >= 200 && status < 300) {
       if (method === 'INVITE') {
         if (entry.dialog.state !== 'terminated') {
-          const acked = this.ackFor(entry.dialog, req.cseq.seq);
+          const acked = this.ackFor(entry.dialog, req.cseq.seq, handlers.ackBody?.(entry.dialog, res));
           if (acked !== undefined) {
             entry.lastAck = { cseq: req.cseq.seq, ...acked };
             this.sendStateless(acked.ack, acked.destination);

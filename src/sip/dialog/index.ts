@@ -11,6 +11,7 @@ export {
   type DialogManagerEvents,
   type InviteOptions,
   type InviteHandlers,
+  type AckBody,
   type InDialogHandlers,
   type RespondOptions,
   type TerminationReason,

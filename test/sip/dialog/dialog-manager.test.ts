@@ -52,6 +52,24 @@ describe('UAC and UAS dialogs', () => {
     expect(alice.manager.size + bob.manager.size).toBe(0);
   });
 
+  it('late offer: the ACK carries the answer the UA gives, for the INVITE and for a re-INVITE', () => {
+    const { clock, net, alice, bob } = twoParties();
+    const result: string[] = [];
+    alice.manager.invite(
+      { requestUri: 'sip:bob@bob.test', from: '<sip:alice@alice.test>', to: '<sip:bob@bob.test>', destination: { protocol: 'udp', address: 'bob.test', port: 5060 } },
+      { ackBody: (_d, ok) => ({ contentType: 'application/sdp', body: `answer to ${ok.body.toString().trim()}` }), onSuccess: () => result.push('ok') },
+    );
+    clock.advance(100);
+    expect(result).toEqual(['ok']);
+    const ack = req(net.requests('ACK', 'alice.test')[0]!);
+    expect(ack.get('Content-Type')).toBe('application/sdp');
+    expect(ack.body.toString()).toBe('answer to v=0');
+    expect(bob.acks[0]!.body.toString()).toBe('answer to v=0');
+    alice.manager.request(alice.confirmed[0]!, 'INVITE', {}, { ackBody: () => ({ contentType: 'application/sdp', body: 'second answer' }) });
+    clock.advance(100);
+    expect(bob.acks.map((a) => a.body.toString())).toEqual(['answer to v=0', 'second answer']);
+  });
+
   it('the UAS retransmits its 2xx (T1 doubling) until the ACK; each retransmission gets the ACK again', () => {
     const { clock, net, alice, bob } = twoParties();
     let acksDropped = 0;
