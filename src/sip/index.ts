@@ -4,3 +4,4 @@ export * from './auth/index.js';
 export * from './transport/index.js';
 export { ManualClock, systemClock, type TimerClock, type TimerHandle } from './timer-clock.js';
 export * from './transaction/index.js';
+export * from './dialog/index.js';
