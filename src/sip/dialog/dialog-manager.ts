@@ -187,6 +187,27 @@ export interface DialogManagerOptions {
    * or host, its port or 5060/5061, its `transport` or UDP (TLS for sips).
    */
   resolve?: (uri: Uri, dialog: Dialog | undefined) => Destination;
+  /**
+   * Dialogs kept outside the manager (subscription dialogs, RFC 6665). Asked first about every
+   * request the manager does not own — one inside a dialog it does not hold (before the §12.2.2
+   * 481) and one outside any dialog other than INVITE (before `onIncomingRequest`); when
+   * `handle` returns true it has taken (and answers) the request and the manager does nothing more.
+   */
+  externalDialogs?: ExternalDialogs;
+}
+
+/**
+ * Another table of dialogs beside the manager's: a subscription notifier or subscriber
+ * (RFC 6665) whose dialogs are not INVITE dialogs. See {@link DialogManagerOptions.externalDialogs}.
+ *
+ * @example
+ * ```ts
+ * const manager = new DialogManager({ layer, contact, externalDialogs: { handle: (tx, inbound) => notifier.handle(tx, inbound) } });
+ * ```
+ */
+export interface ExternalDialogs {
+  /** Returns true when the request is taken (it will be answered); false leaves it to the manager. */
+  handle(tx: ServerTransaction, inbound: InboundMessage): boolean;
 }
 
 /**
@@ -414,6 +435,7 @@ export class DialogManager {
   /** `Supported`: 100rel always, timer when session timers are on. */
   private readonly supported: string;
   private readonly resolveUri: (uri: Uri, dialog: Dialog | undefined) => Destination;
+  private readonly externalDialogs: ExternalDialogs | undefined;
   private readonly entries = new Map<string, Entry>();
   private readonly incoming = new WeakMap<ServerTransaction, IncomingContext>();
 
@@ -440,6 +462,7 @@ export class DialogManager {
     this.allow = (options.allow ?? DEFAULT_ALLOW).join(', ');
     this.supported = this.sessionTimer === undefined ? '100rel' : '100rel, timer';
     this.resolveUri = options.resolve ?? ((u) => resolveUriDirectly(u));
+    this.externalDialogs = options.externalDialogs;
     this.layer.user = {
       onRequest: (tx, inbound) => this.receiveRequest(tx, inbound),
       onAck: (inbound) => this.receiveAck(inbound),
@@ -1172,6 +1195,7 @@ export class DialogManager {
 
   private outsideDialog(tx: ServerTransaction, inbound: InboundMessage): void {
     const req = tx.request;
+    if (req.method !== 'INVITE' && this.externalDialogs?.handle(tx, inbound) === true) return;
     if (DIALOG_ONLY.has(req.method)) {
       this.reply(tx, 481);
       return;
@@ -1219,6 +1243,7 @@ export class DialogManager {
     const id = dialogIdOfIncoming(req);
     const entry = id === undefined ? undefined : this.entries.get(dialogKey(id));
     if (entry === undefined) {
+      if (this.externalDialogs?.handle(tx, inbound) === true) return;
       this.reply(tx, 481); // §12.2.2
       return;
     }
