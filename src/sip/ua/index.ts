@@ -8,3 +8,11 @@ export { Registrar, type RegistrarOptions, type RegistrarOutcome } from './regis
 export { checkRequest, KNOWN_METHODS, type RequestPolicy } from './request-policy.js';
 export { sendAuthenticated, sendOnce, type RequestOutcome, type AuthenticatedRequestOptions } from './authenticated-request.js';
 export { SipEndpoint, directDestination, type SipEndpointOptions, type SendMessageOptions, type EndpointFallback } from './sip-endpoint.js';
+export {
+  RegistrationClient,
+  refreshDelay,
+  type RegistrationClientOptions,
+  type RegistrationEvents,
+  type RegistrationResult,
+  type RegistrationState,
+} from './registration-client.js';

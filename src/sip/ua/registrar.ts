@@ -64,7 +64,7 @@ export interface RegistrarOptions {
    * Default: the AoR's user part equals the user name.
    */
   mayRegister?: (username: string, aor: SipUri) => boolean;
-  /** Expiry when neither the Contact nor an Expires header gives one (default 3600 s). */
+  /** Expiry when neither the Contact nor an Expires header gives one (default 3600 s; lowered to `maxExpires`). */
   defaultExpires?: number;
   /** Shortest expiry accepted (default 60 s); shorter non-zero ones get 423 (§10.3 step 7). */
   minExpires?: number;
@@ -129,8 +129,8 @@ export class Registrar {
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 86_400;
-    if (!(this.minExpires >= 0 && this.minExpires <= this.defaultExpires && this.defaultExpires <= this.maxExpires)) {
-      throw new RangeError('expiries must satisfy 0 <= minExpires <= defaultExpires <= maxExpires');
+    if (!(this.minExpires >= 0 && this.minExpires <= this.defaultExpires && this.minExpires <= this.maxExpires)) {
+      throw new RangeError('expiries must satisfy 0 <= minExpires <= defaultExpires and minExpires <= maxExpires');
     }
     this.supported = new Set(['path', ...(options.supported ?? [])].map((t) => t.toLowerCase()));
     this.now = options.now ?? (() => new Date());
