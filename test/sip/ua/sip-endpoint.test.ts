@@ -131,6 +131,40 @@ describe('SipEndpoint', () => {
     expect(res.reason).toMatch(/CSeq/);
   });
 
+  it('a malformed request whose Via cannot be read is dropped', async () => {
+    const server = await endpoint();
+    const port = portOf(server);
+    const s = createSocket('udp4');
+    sockets.push(s);
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const answers: Buffer[] = [];
+    s.on('message', (d) => answers.push(d));
+    s.send(Buffer.from('OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: garbage here\r\nCSeq: 1 OPTIONS\r\n\r\n'), port, '127.0.0.1');
+    const until = Date.now() + 1000;
+    while (server.transports.stats.dropped === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.transports.stats.dropped).toBe(1);
+    expect(answers).toEqual([]);
+  });
+
+  it('a full transaction table gets 503 with Retry-After', async () => {
+    const server = await endpoint({
+      transaction: { maxTransactions: 1, retryAfter: 7 },
+      fallback: { methods: ['SUBSCRIBE'], onRequest: () => undefined }, // never answers: the transaction stays
+    });
+    const port = portOf(server);
+    const s = createSocket('udp4');
+    sockets.push(s);
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    s.send(Buffer.from(rawRequest('SUBSCRIBE', port, 'Event: presence\n')(1).replace(/\n/g, '\r\n')), port, '127.0.0.1');
+    const until = Date.now() + 1000;
+    while (server.layer.serverTransactionCount === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const res = await rawExchange(port, rawRequest('OPTIONS', port));
+    expect(res.status).toBe(503);
+    expect(res.get('Retry-After')).toBe('7');
+    expect(server.layer.serverTransactionCount).toBe(1);
+  });
+
   it('unknown methods get 501, known ones without a handler 405 with Allow', async () => {
     const server = await endpoint();
     const port = portOf(server);
