@@ -213,7 +213,7 @@ export class ClientSubscription {
   /** @internal The last SUBSCRIBE sent. */ request: SipRequest | undefined;
   /** @internal */ unsubscribing = false;
   /** @internal The Expires: 0 went out (or the SUBSCRIBE was a fetch). */ unsubscribeSent = false;
-  /** @internal Consecutive new subscriptions without an active or pending NOTIFY between them. */ retriesInARow = 0;
+  /** @internal Consecutive new subscriptions without a successful refresh between them. */ retriesInARow = 0;
   /** @internal */ readonly timers = new Map<'refresh' | 'expiry' | 'notify' | 'unsubscribe' | 'retry', TimerHandle>();
   private readonly listeners: { [K in keyof ClientSubscriptionEvents]: Set<(e: ClientSubscriptionEvents[K]) => void> } = {
     accepted: new Set(),
@@ -273,7 +273,7 @@ export interface SubscriptionClientOptions {
   maxSubscriptions?: number;
   /** Start a new subscription when the notifier ends one with deactivated, timeout, probation… (default true). */
   resubscribe?: boolean;
-  /** Most new subscriptions in a row without an active or pending NOTIFY in between (default 3). */
+  /** Most new subscriptions in a row without a successful refresh in between (default 3). */
   maxResubscriptions?: number;
   /** Seconds to wait after `probation` without retry-after (default 30). */
   probationDelay?: number;
@@ -446,11 +446,11 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
       return;
     }
     const delay = ms - Math.min(this.transactionTime, ms / 2);
-    sub.refreshAt = this.clock.now() + delay;
     this.set(sub, 'refresh', delay, () => {
       sub.refreshAt = undefined;
       this.sendInDialog(sub, 'refresh', sub.expires);
     });
+    sub.refreshAt = this.clock.now() + delay;
   }
 
   // ------------------------------------------------------------------ SUBSCRIBE
@@ -610,7 +610,10 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
         // §4.1.2.4: a NOTIFY must follow; without one in 64*T1 the subscription failed.
         this.set(sub, 'notify', this.transactionTime, () => this.end(sub, { reason: 'no-notify' }));
       }
-    } else sub.dialog?.receiveResponse(req, res);
+    } else {
+      sub.dialog?.receiveResponse(req, res);
+      sub.retriesInARow = 0; // it lived to be refreshed: a later deactivation starts a new count
+    }
     sub.emit('accepted', { expires, response: res });
     if (sub.state === 'terminated') return;
     if (sub.unsubscribing) {
@@ -675,7 +678,6 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
       if (sub.state === 'subscribing' || sub.state === 'accepted' || sub.state === 'pending' || sub.state === 'active') {
         sub.state = st.state === 'pending' ? 'pending' : 'active';
       }
-      sub.retriesInARow = 0;
       // §4.1.3: an `expires` shorter than ours moves the expiry (and the refresh) earlier.
       if (st.expires !== undefined && !sub.unsubscribing && this.clock.now() + st.expires * 1000 < sub.expiresAt) this.granted(sub, st.expires);
       else if (sub.expiresAt === 0 && st.expires !== undefined) this.granted(sub, st.expires); // no 2xx yet
