@@ -3,7 +3,8 @@
  * digest MD5 (`-au`/`-ap`, `[authentication]` in scenarios/register-digest.xml: REGISTER,
  * 401, REGISTER with credentials, 200) to a SipEndpoint + Registrar + DigestServer, over UDP
  * and over one TCP connection (`-t t1`). Every registration must succeed and the location
- * service must end up holding sipp's binding.
+ * service must end up holding sipp's binding. Then sipp sends the same endpoint OPTIONS,
+ * MESSAGE and requests it must refuse (scenarios/endpoint-requests.xml).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,5 +95,41 @@ describe('sipp registers with digest MD5 to SipEndpoint + Registrar', () => {
   it('50 registrations over one TCP connection (-t t1), 0 failures', async () => {
     const { bindings } = await runSipp('tcp', 50);
     expect(bindings[0]!.connectionId).toBeDefined();
+  });
+});
+
+describe('sipp against the same SipEndpoint: OPTIONS, MESSAGE and refused requests', () => {
+  it('answers 200/200/415/501/405/420/400 as the scenario expects, 5 times', async () => {
+    const messages: string[] = [];
+    endpoint = await SipEndpoint.listen({
+      listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }],
+      registrar: new Registrar({ location: new LocationService({ clock: systemClock }) }),
+      onMessage: (req) => messages.push(req.body.toString().trim()),
+    });
+    const port = endpoint.transports.endpoint('udp')!.port;
+    const calls = 5;
+    const sipp = startPeer(
+      'sipp',
+      [
+        `127.0.0.1:${port}`,
+        '-sf', join(scenarios, 'endpoint-requests.xml'),
+        '-m', String(calls),
+        '-r', '20',
+        '-p', String(await freeUdpPort()),
+        '-mp', String(await freeUdpPort(true)),
+        '-i', '127.0.0.1',
+        '-bind_local',
+        '-nostdin',
+        '-timeout', '15s',
+        '-timeout_error',
+      ],
+      { timeoutMs: 18_000, cwd: tmpdir() },
+    );
+    const r = await sipp.done;
+    const summary = `${JSON.stringify(endpoint.transports.stats)}\n${r.stderr}${r.stdout.slice(-2500)}`;
+    expect(r.code, summary).toBe(0);
+    expect(r.stdout, summary).toMatch(new RegExp(`Successful call\\s+\\|\\s+\\d+\\s+\\|\\s+${calls}\\s`));
+    expect(messages.sort()).toEqual(['hello 1', 'hello 2', 'hello 3', 'hello 4', 'hello 5']);
+    expect(endpoint.transports.stats.rejected).toBe(calls); // the Max-Forwards 300 ones, answered by the transport
   });
 });
