@@ -11,7 +11,7 @@ import {
   type SipResponse,
   type SipUri,
 } from '../../../src/sip/index.js';
-import { LocationService, Registrar, SipEndpoint, directDestination, sendOnce, type SipEndpointOptions } from '../../../src/sip/ua/index.js';
+import { LocationService, Registrar, SipEndpoint, directDestination, sendAuthenticated, sendOnce, type SipEndpointOptions } from '../../../src/sip/ua/index.js';
 
 const endpoints: SipEndpoint[] = [];
 const sockets: Socket[] = [];
@@ -212,6 +212,31 @@ describe('SipEndpoint', () => {
     const res = await rawExchange(port, rawRequest('MESSAGE', port));
     expect(res.status).toBe(500);
     expect(errors).toEqual(['handling MESSAGE: boom']);
+  });
+
+  it('close() while the registrar awaits its credential store: the late answer goes nowhere, nothing throws', async () => {
+    let release: (() => void) | undefined;
+    const auth = new DigestServer({
+      realm: 'r',
+      algorithms: ['MD5'],
+      lookup: (u, realm) => new Promise((resolve) => (release = () => resolve(passwordLookup(() => 'pw')(u, realm) as never))),
+    });
+    const location = new LocationService({ clock: new ManualClock() });
+    const server = await SipEndpoint.listen({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }], registrar: new Registrar({ location, auth }) });
+    const client = await endpoint({ credentials: { username: 'alice', password: 'pw' } });
+    const port = portOf(server);
+    const target = parseUri(`sip:127.0.0.1:${port}`) as SipUri;
+    const register = client.createRequest('REGISTER', target, 'udp', 'sip:alice@127.0.0.1');
+    register.set('To', '<sip:alice@127.0.0.1>');
+    register.set('Contact', `<sip:alice@127.0.0.1:${portOf(client)}>`);
+    void sendAuthenticated(client.layer, register, directDestination(target), { digest: client.digest! });
+    const until = Date.now() + 2000;
+    while (release === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(release).toBeDefined();
+    await server.close();
+    release!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(location.size).toBe(1); // the registrar finished its work; the 200 had nowhere to go
   });
 
   it('hands REGISTER to the registrar', async () => {
