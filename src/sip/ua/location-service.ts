@@ -69,7 +69,7 @@ export type LocationFailure = 'too-many-bindings' | 'too-many-aors';
 
 /** Options of {@link LocationService}. */
 export interface LocationServiceOptions {
-  /** Time source for expiries (default: none — pass the clock the registrar uses). */
+  /** Time source for expiries (required: the clock the registrar's users live by, a `ManualClock` in tests). */
   clock: Pick<TimerClock, 'now'>;
   /** Most bindings one AoR may hold (default 10). */
   maxBindingsPerAor?: number;

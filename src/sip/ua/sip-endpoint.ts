@@ -247,7 +247,8 @@ export class SipEndpoint {
   /**
    * Sends a MESSAGE (RFC 3428) to `target` and resolves with its outcome (the final response,
    * after answering one digest challenge per realm with the endpoint's credentials). Never
-   * rejects.
+   * rejects; throws `TypeError` for a target that is not a `sip:`/`sips:` URI when no
+   * `destination` is given.
    *
    * @example
    * ```ts
