@@ -1,0 +1,36 @@
+/** Shared set-up for the UserAgent tests: user agents on loopback, torn down after each test. */
+import { afterEach } from 'vitest';
+import { UserAgent, type EventMap, type TypedEmitter, type UserAgentOptions } from '../../../src/sip/ua/session-index.js';
+
+const agents: UserAgent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+});
+
+/** A UserAgent on 127.0.0.1, an ephemeral port, stopped after the test. */
+export async function agent(name: string, options: Partial<UserAgentOptions> = {}, protocol: 'udp' | 'tcp' = 'udp'): Promise<UserAgent> {
+  const ua = await UserAgent.start({
+    listen: [{ protocol, address: '127.0.0.1', port: 0 }],
+    aor: `sip:${name}@127.0.0.1`,
+    stopTimeoutMs: 500,
+    ...options,
+  });
+  agents.push(ua);
+  return ua;
+}
+
+/** The URI to call `ua` at. */
+export function uriOf(ua: UserAgent, user = 'x'): string {
+  const e = ua.endpoint.transports.endpoints()[0]!;
+  return `sip:${user}@127.0.0.1:${e.port}${e.protocol === 'udp' ? '' : `;transport=${e.protocol}`}`;
+}
+
+/** A minimal SDP body with one audio stream, direction `dir`. */
+export function sdp(port: number, dir = 'sendrecv'): string {
+  return `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=${dir}\r\n`;
+}
+
+/** Resolves with the next emission of `event`. */
+export function next<E extends EventMap, K extends keyof E & string>(emitter: TypedEmitter<E>, event: K): Promise<E[K]> {
+  return new Promise((resolve) => emitter.once(event, (...args: E[K]) => resolve(args)));
+}
