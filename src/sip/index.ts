@@ -5,3 +5,4 @@ export * from './transport/index.js';
 export { ManualClock, systemClock, type TimerClock, type TimerHandle } from './timer-clock.js';
 export * from './transaction/index.js';
 export * from './dialog/index.js';
+export * from './ua/index.js';
