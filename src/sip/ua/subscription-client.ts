@@ -43,7 +43,7 @@ import { Dialog, dialogIdOfIncoming } from '../dialog/index.js';
 import { toContact } from '../dialog/dialog.js';
 import type { TimerClock, TimerHandle } from '../timer-clock.js';
 import type { ServerTransaction, TransactionLayer } from '../transaction/index.js';
-import type { Destination, InboundMessage } from '../transport/index.js';
+import type { Destination } from '../transport/index.js';
 import {
   defaultRandom,
   destinationOf,
@@ -369,8 +369,7 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
    * Takes a NOTIFY (or any in-dialog request) for one of our subscriptions and answers it;
    * returns false for requests that concern none of them.
    */
-  handle(tx: ServerTransaction, inbound: InboundMessage): boolean {
-    void inbound;
+  handle(tx: ServerTransaction): boolean {
     const req = tx.request;
     const id = dialogIdOfIncoming(req);
     if (id === undefined) return false;

@@ -426,6 +426,57 @@ describe('SubscriptionClient + Notifier', () => {
     expect(w.sub.state).toBe('active');
   });
 
+  it('keeps the first dialog only: a NOTIFY from another fork gets 481', () => {
+    const { clock, net, alice, bob } = world();
+    const w = watch(alice.client);
+    clock.advance(20);
+    const d = w.sub.dialog!;
+    const fork = new SipRequest('NOTIFY', 'sip:alice@alice.test:5060');
+    for (const [n, v] of [
+      ['Via', 'SIP/2.0/UDP bob.test:5060;branch=z9hG4bK-fork'],
+      ['From', '<sip:201@bob.test>;tag=other-fork'],
+      ['To', `<sip:alice@alice.test>;tag=${d.id.localTag}`],
+      ['Call-ID', d.id.callId],
+      ['CSeq', '1 NOTIFY'],
+      ['Event', 'dialog'],
+      ['Subscription-State', 'active;expires=60'],
+    ] as const)
+      fork.append(n, v);
+    bob.layer.sendRequest(fork, { protocol: 'udp', address: 'alice.test', port: 5060 });
+    clock.advance(20);
+    expect(net.responses(481, 'NOTIFY', 'alice.test')).toHaveLength(1);
+    expect(w.sub.dialog).toBe(d);
+    expect(w.notifies).toHaveLength(1);
+  });
+
+  it('the router answers 481 in a dialog nobody holds, and 501 (or the fallback) outside', () => {
+    const { clock, net, alice, bob } = world();
+    const options = new SipRequest('OPTIONS', 'sip:bob@bob.test');
+    for (const [n, v] of [
+      ['Via', 'SIP/2.0/UDP alice.test:5060;branch=z9hG4bK-opt'],
+      ['From', '<sip:alice@alice.test>;tag=o1'],
+      ['To', '<sip:bob@bob.test>'],
+      ['Call-ID', 'opt-1'],
+      ['CSeq', '1 OPTIONS'],
+    ] as const)
+      options.append(n, v);
+    alice.layer.sendRequest(options, { protocol: 'udp', address: 'bob.test', port: 5060 });
+    clock.advance(20);
+    expect(net.responses(501, 'OPTIONS', 'bob.test')).toHaveLength(1);
+    const seen: string[] = [];
+    bob.layer.user = new SubscriptionRouter([bob.client, bob.notifier], {
+      fallback: (tx) => {
+        seen.push(tx.request.method);
+        tx.respond(createResponse(tx.request, 200));
+      },
+    }).asLayerUser();
+    options.set('Via', 'SIP/2.0/UDP alice.test:5060;branch=z9hG4bK-opt2');
+    alice.layer.sendRequest(options, { protocol: 'udp', address: 'bob.test', port: 5060 });
+    clock.advance(20);
+    expect(seen).toEqual(['OPTIONS']);
+    expect(net.responses(200, 'OPTIONS', 'bob.test')).toHaveLength(1);
+  });
+
   it('ends the subscription when no NOTIFY follows the 2xx within 64*T1 (§4.1.2.4)', () => {
     const { clock, net, alice, bob } = world();
     net.drop = (m) => isReq(m, 'NOTIFY');
