@@ -264,6 +264,15 @@ describe('SubscriptionClient + Notifier', () => {
     expect(bob.notifier.size).toBe(1);
   });
 
+  it('answers 406 with Accept when the subscriber accepts no body the package sends', () => {
+    const { clock, net, alice, bob } = world();
+    const w = watch(alice.client, { accept: ['application/pidf+xml'] });
+    clock.advance(20);
+    expect(net.responses(406, 'SUBSCRIBE', 'bob.test')[0]!.message.get('Accept')).toBe(DIALOG_INFO);
+    expect(w.terminated[0]!.reason).toBe('rejected');
+    expect(bob.notifier.size).toBe(0);
+  });
+
   it('clamps a long Expires to maxExpires', () => {
     const { clock, alice } = world({ bob: { notifier: { maxExpires: 1800 } } });
     const w = watch(alice.client, { expires: 86_400 });
