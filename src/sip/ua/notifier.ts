@@ -245,7 +245,10 @@ export class Notifier implements SubscriptionRequestHandler {
     this.maxExpires = options.maxExpires ?? 3600;
     this.maxSubscriptions = options.maxSubscriptions ?? 10_000;
     if (!Number.isInteger(this.maxSubscriptions) || this.maxSubscriptions < 1) throw new RangeError('maxSubscriptions must be a positive integer');
-    if (!(this.minExpires >= 1 && this.maxExpires >= this.minExpires)) throw new RangeError('Need 1 <= minExpires <= maxExpires');
+    // The expiry is a timer: keep it within Node's setTimeout range (~24.8 days).
+    if (!(this.minExpires >= 1 && this.maxExpires >= this.minExpires && this.maxExpires * 1000 <= 2 ** 31 - 1)) {
+      throw new RangeError('Need 1 <= minExpires <= maxExpires <= 2147483 (seconds)');
+    }
     this.contact = toContact(options.contact);
     this.sentBy = sentByOf(this.contact, options.sentBy);
     this.random = options.random ?? defaultRandom;

@@ -284,6 +284,10 @@ export interface SubscriptionClientOptions {
 }
 
 const SEP = '\u0000';
+/** Longest duration or wait we put on a timer, in seconds (~24.8 days: Node's setTimeout limit). */
+const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** Longest retry-after we wait before a new subscription (a day). */
+const MAX_RETRY_AFTER = 86_400;
 
 /**
  * The subscriber: one per user agent, holding any number of subscriptions (bounded). Give it to
@@ -355,7 +359,9 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
     if (this.table.size >= this.maxSubscriptions) throw new SubscriptionError(`Already ${this.table.size} subscriptions (maxSubscriptions)`);
     const event = options.event.trim().toLowerCase();
     if (event === '') throw new SubscriptionError('A subscription needs an event package');
-    if (options.expires !== undefined && !(Number.isInteger(options.expires) && options.expires >= 0)) throw new SubscriptionError('expires must be a non-negative integer');
+    if (options.expires !== undefined && !(Number.isInteger(options.expires) && options.expires >= 0 && options.expires <= MAX_SECONDS)) {
+      throw new SubscriptionError(`expires must be an integer from 0 to ${MAX_SECONDS}`);
+    }
     // Parse now: errors belong to the caller, not to a timer later.
     if (typeof options.target === 'string') parseUri(options.target);
     if (typeof options.from === 'string') void parseNameAddr(options.from).uri;
@@ -437,6 +443,9 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
    * in time; a short subscription is refreshed half-way).
    */
   private granted(sub: ClientSubscription, seconds: number): void {
+    // §4.1.2.1: a notifier may shorten the duration, never lengthen it (this also keeps a
+    // peer's huge value out of the timers).
+    if (sub.expires > 0) seconds = Math.min(seconds, sub.expires);
     const ms = seconds * 1000;
     sub.expiresAt = this.clock.now() + ms;
     this.set(sub, 'expiry', ms, () => this.end(sub, { reason: 'expired' }));
@@ -698,8 +707,8 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
     }
     let delay: number | undefined;
     if (reason === 'deactivated' || reason === 'timeout') delay = 0; // retry at once (timeout: MAY)
-    else if (reason === 'probation') delay = retryAfter ?? this.probationDelay;
-    else if (reason === 'giveup' && retryAfter !== undefined) delay = retryAfter;
+    else if (reason === 'probation') delay = Math.min(retryAfter ?? this.probationDelay, MAX_RETRY_AFTER);
+    else if (reason === 'giveup' && retryAfter !== undefined) delay = Math.min(retryAfter, MAX_RETRY_AFTER);
     const ended: SubscriptionTerminated = { reason: 'notifier', ...(reason === undefined ? {} : { notifierReason: reason }), ...(retryAfter === undefined ? {} : { retryAfter }) };
     if (delay === undefined || !this.resubscribe || sub.retriesInARow >= this.maxResubscriptions) {
       this.end(sub, ended);

@@ -228,9 +228,9 @@ describe('SubscriptionClient + Notifier', () => {
     expect(final.at).toBe(grantedAt + 600_000);
     expect(bob.ended.map(([, r]) => r)).toEqual(['expired']);
     expect(bob.notifier.size).toBe(0);
+    // The subscriber's own expiry (set when the 2xx arrived) ends it on its side at the same moment.
     clock.advance(1000);
-    expect(w.terminated).toHaveLength(1);
-    expect(['expired', 'notifier']).toContain(w.terminated[0]!.reason);
+    expect(w.terminated).toEqual([{ reason: 'expired' }]);
     expect(alice.client.size).toBe(0);
   });
 
@@ -280,6 +280,22 @@ describe('SubscriptionClient + Notifier', () => {
     expect(w.accepted).toEqual([1800]);
   });
 
+  it('never takes a longer duration than it asked for, nor waits a huge retry-after', () => {
+    const { clock, net, alice, bob } = world();
+    // The notifier grants far more than asked (a broken peer).
+    net.tamper = (m) => {
+      if (!m.isRequest && m.cseq.method === 'SUBSCRIBE') m.set('Expires', '4294967295');
+      return m;
+    };
+    const w = watch(alice.client, { expires: 120 });
+    clock.advance(20);
+    expect(w.sub.expiresAt).toBe(clock.now() - 10 + 120_000);
+    net.tamper = undefined;
+    bob.notifier.terminate(bob.subscribed[0]!, 'probation', { retryAfter: 4_000_000_000 });
+    clock.advance(86_400_000 + 20);
+    expect(net.requests('SUBSCRIBE', 'alice.test')).toHaveLength(2);
+  });
+
   it('pending until authorized, then active with the state (§4.2.1.1)', () => {
     const { clock, net, alice, bob } = world({ bob: { notifier: { authorize: () => 'pending' } } });
     const w = watch(alice.client);
@@ -324,6 +340,17 @@ describe('SubscriptionClient + Notifier', () => {
     expect(w.terminated).toEqual([]);
     expect(bob.notifier.size).toBe(1);
     expect(alice.client.size).toBe(1);
+  });
+
+  it('resubscribes at once after terminated;reason=timeout it did not ask for', () => {
+    const { clock, net, alice, bob } = world();
+    const w = watch(alice.client);
+    clock.advance(20);
+    bob.notifier.terminate(bob.subscribed[0]!, 'timeout');
+    clock.advance(50);
+    expect(net.requests('SUBSCRIBE', 'alice.test')).toHaveLength(2);
+    expect(w.sub.state).toBe('active');
+    expect(w.terminated).toEqual([]);
   });
 
   it('waits retry-after after terminated;reason=probation', () => {
