@@ -381,8 +381,9 @@ export class SubscriptionClient implements SubscriptionRequestHandler {
     if (id === undefined) return false;
     const sub = this.table.get(id.callId + SEP + id.localTag);
     if (sub === undefined) return false;
-    if (sub.dialog !== undefined && sub.dialog.id.remoteTag !== id.remoteTag) {
-      // A NOTIFY from a second fork (§4.1.2.4): we keep only the first dialog.
+    if (sub.dialog !== undefined && (sub.dialog.id.remoteTag !== id.remoteTag || sub.dialog.state === 'terminated')) {
+      // A NOTIFY from a second fork (§4.1.2.4: we keep only the first dialog), or one after the
+      // final NOTIFY while a new subscription waits for its retry-after.
       reply(tx, 481, this.random, undefined, 'Subscription Does Not Exist');
       return true;
     }

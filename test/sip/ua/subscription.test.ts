@@ -361,7 +361,18 @@ describe('SubscriptionClient + Notifier', () => {
     clock.advance(20);
     const finalAt = net.requests('NOTIFY', 'bob.test')[1]!.at + net.latency;
     expect(net.requests('NOTIFY', 'bob.test')[1]!.message.get('Subscription-State')).toBe('terminated;reason=probation;retry-after=120');
-    clock.advance(119_000);
+    // The old dialog is over: a late NOTIFY in it gets 481.
+    const old = net.requests('NOTIFY', 'bob.test')[1]!.message as Req;
+    const late = new SipRequest('NOTIFY', 'sip:alice@alice.test:5060');
+    for (const n of ['From', 'To', 'Call-ID', 'Event']) late.append(n, old.get(n)!);
+    late.append('Via', 'SIP/2.0/UDP bob.test:5060;branch=z9hG4bK-late');
+    late.append('CSeq', `${old.cseq.seq + 1} NOTIFY`);
+    late.append('Subscription-State', 'active;expires=60');
+    bob.layer.sendRequest(late, { protocol: 'udp', address: 'alice.test', port: 5060 });
+    clock.advance(20);
+    expect(net.responses(481, 'NOTIFY', 'alice.test')).toHaveLength(1);
+    expect(w.sub.state).toBe('subscribing');
+    clock.advance(119_000 - 20);
     expect(net.requests('SUBSCRIBE', 'alice.test')).toHaveLength(1);
     clock.advance(1_000);
     expect(net.requests('SUBSCRIBE', 'alice.test')[1]!.at).toBe(finalAt + 120_000);
