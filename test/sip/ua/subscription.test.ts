@@ -159,6 +159,58 @@ describe('SubscriptionClient + Notifier', () => {
     expect(net.responses(481)).toHaveLength(0);
   });
 
+  it('a dialog built from a NOTIFY takes its Record-Route in order as the route set', () => {
+    const { clock, net, alice } = world();
+    net.delay = (m) => (!m.isRequest && m.cseq.method === 'SUBSCRIBE' ? 40 : 0);
+    net.tamper = (m) => {
+      if (isReq(m, 'NOTIFY')) {
+        m.append('Record-Route', '<sip:near.test;lr>');
+        m.append('Record-Route', '<sip:far.test;lr>');
+      }
+      return m;
+    };
+    const w = watch(alice.client, { expires: 60 });
+    clock.advance(20);
+    expect(w.sub.dialog!.routeSet.map(String)).toEqual(['<sip:near.test;lr>', '<sip:far.test;lr>']);
+    net.tamper = undefined;
+    net.alias('near.test', ['bob.test']); // the "proxy" passes it on
+    clock.advance(30_100); // the 2xx (delayed) set the refresh half-way through its 60 s
+    const refresh = net.requests('SUBSCRIBE', 'alice.test')[1]!;
+    expect(refresh.destination.address).toBe('near.test');
+    expect(refresh.message.getAll('Route')).toEqual(['<sip:near.test;lr>', '<sip:far.test;lr>']);
+  });
+
+  it('unsubscribing before the 2xx sends Expires: 0 as soon as the dialog exists', () => {
+    const { clock, net, alice, bob } = world();
+    const w = watch(alice.client);
+    w.sub.unsubscribe();
+    clock.advance(50);
+    const subs = net.requests('SUBSCRIBE', 'alice.test').map((x) => x.message as Req);
+    expect(subs.map((r) => r.get('Expires'))).toEqual(['600', '0']);
+    expect(w.terminated).toEqual([{ reason: 'unsubscribed' }]);
+    expect(bob.notifier.size).toBe(0);
+    expect(alice.client.size).toBe(0);
+  });
+
+  it('the notifier answers 481 to a refresh for another Event, 423 below the minimum, 405 to other methods in the dialog', () => {
+    const { clock, net, alice, bob } = world({ bob: { notifier: { minExpires: 120 } } });
+    const w = watch(alice.client);
+    clock.advance(20);
+    const d = w.sub.dialog!;
+    const inDialog = (method: string, headers: [string, string][]) => {
+      const r = d.createRequest(method, { via: 'SIP/2.0/UDP alice.test:5060;rport', headers });
+      alice.layer.sendRequest(r, { protocol: 'udp', address: 'bob.test', port: 5060 });
+      clock.advance(20);
+    };
+    inDialog('SUBSCRIBE', [['Event', 'dialog;id=2'], ['Expires', '600']]);
+    inDialog('SUBSCRIBE', [['Event', 'dialog'], ['Expires', '30']]);
+    inDialog('INFO', []);
+    expect(net.responses(481, 'SUBSCRIBE', 'bob.test')).toHaveLength(1);
+    expect(net.responses(423, 'SUBSCRIBE', 'bob.test')[0]!.message.get('Min-Expires')).toBe('120');
+    expect(net.responses(405, 'INFO', 'bob.test')[0]!.message.get('Allow')).toBe('SUBSCRIBE');
+    expect(bob.notifier.size).toBe(1);
+  });
+
   it('refreshes min(64*T1, expires/2) before expiry, in the dialog, and the notifier restarts its timer', () => {
     const { clock, net, alice, bob } = world();
     const w = watch(alice.client);
