@@ -171,7 +171,15 @@ export interface SubscriptionTerminated {
   retryAfter?: number;
 }
 
-/** The events of a {@link ClientSubscription}, by name. */
+/**
+ * The events of a {@link ClientSubscription}, by name.
+ *
+ * @example
+ * ```ts
+ * const onAccepted = (e: ClientSubscriptionEvents['accepted']) => console.log('granted', e.expires, 's');
+ * sub.on('accepted', onAccepted);
+ * ```
+ */
 export interface ClientSubscriptionEvents {
   /** The SUBSCRIBE (or a refresh) got a 2xx; `expires` is the granted duration. */
   accepted: { expires: number; response: SipResponse };

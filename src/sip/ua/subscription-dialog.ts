@@ -64,7 +64,14 @@ export function formatSubscriptionState(v: SubscriptionStateValue): string {
   return s;
 }
 
-/** Reason phrases of the termination reasons RFC 6665 §4.1.3 defines (others are extensions). */
+/**
+ * The termination reasons RFC 6665 §4.1.3 defines (others are extensions).
+ *
+ * @example
+ * ```ts
+ * const known = (SUBSCRIPTION_TERMINATION_REASONS as readonly string[]).includes(n.reason ?? '');
+ * ```
+ */
 export const SUBSCRIPTION_TERMINATION_REASONS = ['deactivated', 'probation', 'rejected', 'timeout', 'giveup', 'noresource', 'invariant'] as const;
 
 const PROTOCOL_NAMES: Record<TransportProtocol, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', ws: 'WS', wss: 'WSS' };

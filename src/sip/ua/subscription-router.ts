@@ -52,6 +52,11 @@ export class SubscriptionRouter implements SubscriptionRequestHandler {
   /**
    * A transaction layer user that routes every new request: taken by a handler, or 481 (in a
    * dialog) / `fallback` (outside). Stray messages (late responses, ACKs) are dropped.
+   *
+   * @example
+   * ```ts
+   * layer.user = new SubscriptionRouter([client, notifier]).asLayerUser();
+   * ```
    */
   asLayerUser(): TransactionLayerUser {
     return {
