@@ -6,3 +6,4 @@ export { ManualClock, systemClock, type TimerClock, type TimerHandle } from './t
 export * from './transaction/index.js';
 export * from './dialog/index.js';
 export * from './ua/index.js';
+export * from './ua/subscription-index.js';
