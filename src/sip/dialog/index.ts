@@ -15,6 +15,7 @@ export {
   type InDialogHandlers,
   type RespondOptions,
   type TerminationReason,
+  type ExternalDialogs,
 } from './dialog-manager.js';
 export { DialogError } from './errors.js';
 export { OutgoingInvite } from './outgoing-invite.js';
