@@ -37,8 +37,8 @@ describe('our UserAgent calls sipp uas', () => {
     for (let i = 0; i < 10; i++) {
       const call = agent.invite(`sip:service@127.0.0.1:${port}`, { body: offer });
       call.on('progress', (res) => log.push(`${i}:${res.status}`));
-      const ok = await call.answered;
-      log.push(`${i}:${ok.status}`);
+      call.on('established', (res) => log.push(`${i}:${res.status}`));
+      await call.answered;
       const byeRes = await call.bye();
       log.push(`${i}:bye ${byeRes?.status}`);
       expect((await call.ended).reason).toBe('local-bye');

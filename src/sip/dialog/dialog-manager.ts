@@ -665,6 +665,9 @@ export class DialogManager {
         }
         out.forkAcks.clear();
         out.rseq.clear();
+        // The INVITE is over: a confirmed dialog no longer needs it (an idle dialog stays small).
+        const confirmed = out.dialog === undefined ? undefined : this.entries.get(out.dialog.key);
+        if (confirmed !== undefined && confirmed.outgoing === out) confirmed.outgoing = undefined;
       },
     }) as InviteClientTransaction;
   }
@@ -1229,6 +1232,8 @@ export class DialogManager {
           // An early dialog whose INVITE never got a final response (Timer-driven end).
           const e = ctx.entry;
           if (e !== undefined && e.dialog.state === 'early') this.terminate(e, 'rejected');
+          // The INVITE transaction is over: a confirmed dialog no longer needs it (nor its responses).
+          else if (e !== undefined && e.incoming === ctx) e.incoming = undefined;
         },
       };
     } else {

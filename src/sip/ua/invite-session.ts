@@ -20,7 +20,7 @@
  * ```ts
  * const session = ua.invite('sip:bob@192.0.2.4', { body: offer, contentType: 'application/sdp' });
  * session.on('progress', (res) => console.log(res.status, res.reason));
- * const ok = await session.answered;             // rejects with SessionFailedError on 4xx–6xx
+ * await session.answered;                       // rejects with SessionFailedError on 4xx–6xx
  * await session.hold();                          // re-INVITE with a=sendonly
  * await session.bye();
  * ```
@@ -32,6 +32,8 @@ import {
   type NameAddr,
   type SipRequest,
   type SipResponse,
+  parseMessage,
+  serializeMessage,
 } from '../message/index.js';
 import type { ClientTransaction, InviteServerTransaction, ServerTransaction } from '../transaction/index.js';
 import { dialogKey, DialogError, type Dialog, type DialogManager, type InviteOptions, type OutgoingInvite, type TerminationReason } from '../dialog/index.js';
@@ -306,15 +308,51 @@ export abstract class InviteSession<E extends InviteSessionEvents = InviteSessio
   /** `outgoing` (we sent the INVITE) or `incoming`. */
   abstract readonly direction: 'outgoing' | 'incoming';
   /** The initial INVITE (the latest one sent, for an outgoing session retried after a challenge). */
-  abstract readonly request: SipRequest;
-
   /** The Call-ID. */
-  get callId(): string {
-    return this.request.callId;
+  callId = '';
+  /** The INVITE as a message while the call is set up; its bytes once it is (see {@link request}). */
+  private invite_: SipRequest | undefined;
+  private inviteBytes: Buffer | undefined;
+
+  /**
+   * The initial INVITE (for an outgoing session, the last one sent, after any challenge).
+   * Once the call is established the session keeps only its bytes, and this re-reads them
+   * on first use: an idle call should not hold a parsed message (and its caches) for hours.
+   */
+  get request(): SipRequest {
+    let m = this.invite_;
+    if (m === undefined) {
+      m = parseMessage(this.inviteBytes ?? Buffer.alloc(0), { validate: false }) as SipRequest;
+      this.invite_ = m;
+    }
+    return m;
   }
 
-  /** The peer's address (To of our INVITE, From of theirs). */
+  /** @internal */
+  protected setRequest(request: SipRequest): void {
+    this.invite_ = request;
+    this.callId = request.callId;
+    this.inviteBytes = undefined;
+  }
+
+  /**
+   * @internal The call is up: keep the INVITE as bytes only, and copy the bodies out of the
+   * datagrams they were views of (so those can be freed).
+   */
+  protected compact(): void {
+    const m = this.invite_;
+    if (m !== undefined) {
+      this.inviteBytes = serializeMessage(m);
+      this.invite_ = undefined;
+    }
+    const r = this.remoteBody;
+    if (r !== undefined) this.remoteBody = { contentType: r.contentType, body: Buffer.from(r.body) };
+  }
+
+  /** The peer's address: the dialog's remote URI (To of our INVITE, From of theirs). */
   get remoteIdentity(): NameAddr {
+    const d = this.dialog;
+    if (d !== undefined) return d.remoteUri;
     return this.direction === 'outgoing' ? this.request.to : this.request.from;
   }
 
@@ -711,11 +749,17 @@ export class IncomingReinvite {
  */
 export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
   readonly direction = 'outgoing' as const;
-  /** The INVITE in flight (a new one after answering a challenge). */
-  invite: OutgoingInvite;
-  /** Resolves with the 2xx; rejects with {@link SessionFailedError}. */
-  readonly answered: Promise<SipResponse>;
-  private resolveAnswered!: (res: SipResponse) => void;
+  /** The INVITE transaction's handle until the final response (then released: idle sessions stay small). */
+  private invite: OutgoingInvite | undefined;
+  /** Which INVITE (after challenges) the dialog layer's callbacks are for. */
+  private generation = 0;
+  /**
+   * Resolves when a 2xx answered the call; rejects with {@link SessionFailedError}. (The 2xx
+   * itself is the `established` event's: a settled promise keeps its value as long as the
+   * session lives, and an idle call should not hold a whole response.)
+   */
+  readonly answered: Promise<void>;
+  private resolveAnswered!: () => void;
   private rejectAnswered!: (e: SessionFailedError) => void;
   private cancelRequested = false;
   private attempts = 0;
@@ -723,7 +767,7 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
   /** @internal */
   constructor(host: SessionHost, options: InviteOptions) {
     super(host, 'calling');
-    this.answered = new Promise<SipResponse>((resolve, reject) => {
+    this.answered = new Promise<void>((resolve, reject) => {
       this.resolveAnswered = resolve;
       this.rejectAnswered = reject;
     });
@@ -735,16 +779,14 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
       this.sent(options.body, type);
     }
     this.invite = this.send(options);
-  }
-
-  get request(): SipRequest {
-    return this.invite.request;
+    this.setRequest(this.invite.request);
   }
 
   private send(options: InviteOptions): OutgoingInvite {
+    const generation = ++this.generation;
     const out: OutgoingInvite = this.host.dialogs.invite(options, {
       onProvisional: (res, dialog) => {
-        if (this.invite !== out || this.state === 'terminated') return;
+        if (this.generation !== generation || this.state === 'terminated') return;
         if (dialog !== undefined) this.host.bind(dialog, this.self);
         if (res.status > 100 && this.state === 'calling') this.state = 'early';
         if (this.cancelRequested) out.cancel(); // §9.1: CANCEL once a provisional arrived
@@ -755,7 +797,8 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
         }
       },
       onSuccess: (dialog, res) => {
-        if (this.invite !== out) return;
+        if (this.generation !== generation) return;
+        this.invite = undefined;
         this.dialog = dialog;
         this.host.bind(dialog, this.self);
         const b = bodyOf(res);
@@ -767,12 +810,14 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
           return;
         }
         this.state = 'established';
-        this.resolveAnswered(res);
+        this.compact();
+        this.resolveAnswered();
         this.emit('established', res);
       },
       onFailure: (res, reason) => {
-        if (this.invite !== out) return;
+        if (this.generation !== generation) return;
         if (res !== undefined && (res.status === 401 || res.status === 407) && this.retryWithCredentials(options, res)) return;
+        this.invite = undefined;
         const why: SessionEndReason =
           res === undefined ? reason : res.status >= 300 && res.status < 400 ? 'redirected' : res.status === 487 && this.cancelRequested ? 'cancelled' : 'rejected';
         const error = new SessionFailedError(why, res);
@@ -789,7 +834,7 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
   private retryWithCredentials(options: InviteOptions, res: SipResponse): boolean {
     const digest = this.host.digest;
     if (digest === undefined || this.attempts >= 3 || this.cancelRequested) return false;
-    const previous = this.invite.request;
+    const previous = this.request;
     const creds = digest.authorize(res, previous);
     if (creds === undefined) return false;
     this.attempts++;
@@ -805,6 +850,7 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
       headers: [...kept, ...creds],
     };
     this.invite = this.send(next);
+    this.setRequest(this.invite.request);
     return true;
   }
 
@@ -816,7 +862,7 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
   cancel(): void {
     if (this.state !== 'calling' && this.state !== 'early') return;
     this.cancelRequested = true;
-    this.invite.cancel();
+    this.invite?.cancel();
   }
 
   bye(headers?: Iterable<[string, HeaderValue]>): Promise<SipResponse | undefined> {
@@ -844,28 +890,24 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
   readonly direction = 'incoming' as const;
   /** The session this call replaces (an INVITE with `Replaces`, RFC 3891), if any. */
   readonly replaces: AnyInviteSession | undefined;
-  private acked: Promise<SipRequest> | undefined;
-  private resolveAck: ((ack: SipRequest) => void) | undefined;
+  private acked: Promise<void> | undefined;
+  private resolveAck: (() => void) | undefined;
+  private rejectAck: ((e: SessionFailedError) => void) | undefined;
+  /** The INVITE's server transaction, until our final response (then released). */
+  private tx: InviteServerTransaction | undefined;
 
   /** @internal */
-  constructor(
-    host: SessionHost,
-    /** The INVITE's server transaction. */
-    readonly tx: InviteServerTransaction,
-    replaces: AnyInviteSession | undefined,
-  ) {
+  constructor(host: SessionHost, tx: InviteServerTransaction, replaces: AnyInviteSession | undefined) {
     super(host, 'incoming');
+    this.tx = tx;
+    this.setRequest(tx.request);
     this.replaces = replaces;
     this.remoteBody = bodyOf(tx.request);
   }
 
-  get request(): SipRequest {
-    return this.tx.request;
-  }
-
   /** The caller's offer (the INVITE's body), if any. */
   get offer(): SessionBody | undefined {
-    return bodyOf(this.tx.request);
+    return bodyOf(this.request);
   }
 
   /** Sends 180 Ringing. */
@@ -879,15 +921,15 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
   }
 
   /**
-   * Answers 200 (with our answer, or our offer when the INVITE had none) and resolves with the
-   * ACK. Rejects with {@link SessionFailedError} when the call ended first (no ACK in 64·T1,
-   * a CANCEL that won the race, a BYE).
+   * Answers 200 (with our answer, or our offer when the INVITE had none) and resolves when the
+   * ACK arrives (the ACK is the `confirmed` event's). Rejects with {@link SessionFailedError}
+   * when the call ended first (no ACK in 64·T1, a CANCEL that won the race, a BYE).
    */
-  accept(options?: BodyOptions): Promise<SipRequest> {
+  accept(options?: BodyOptions): Promise<void> {
     if (this.acked !== undefined) return this.acked;
-    this.acked = new Promise<SipRequest>((resolve, reject) => {
+    this.acked = new Promise<void>((resolve, reject) => {
       this.resolveAck = resolve;
-      void this.ended.then((end) => reject(new SessionFailedError(end.reason, end.response)));
+      this.rejectAck = reject;
     });
     this.acked.catch(() => undefined);
     const res = this.respond(200, options);
@@ -896,8 +938,22 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
       this.emit('established', res);
       const old = this.replaces;
       if (old !== undefined) void endReplaced(old);
-    }
+    } else if (this.end !== undefined) this.settleAck(this.end);
     return this.acked;
+  }
+
+  private settleAck(end: SessionEnd | undefined): void {
+    const resolve = this.resolveAck;
+    const reject = this.rejectAck;
+    this.resolveAck = undefined;
+    this.rejectAck = undefined;
+    if (end === undefined) resolve?.();
+    else reject?.(new SessionFailedError(end.reason, end.response));
+  }
+
+  protected override finish(end: SessionEnd): void {
+    super.finish(end);
+    this.settleAck(end);
   }
 
   /** Refuses the call (486 Busy Here by default). */
@@ -924,20 +980,22 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
   }
 
   private respond(status: number, options: (BodyOptions & { reliable?: boolean; reason?: string }) | undefined): SipResponse | undefined {
-    if (this.state !== 'incoming' && this.state !== 'early') return undefined;
+    const tx = this.tx;
+    if (tx === undefined || (this.state !== 'incoming' && this.state !== 'early')) return undefined;
     const { headers, body } = bodyHeaders(options);
-    const res = this.host.dialogs.respond(this.tx, status, {
+    const res = this.host.dialogs.respond(tx, status, {
       headers,
       ...(body === undefined ? {} : { body }),
       ...(options?.reliable === undefined ? {} : { reliable: options.reliable }),
       ...(options?.reason === undefined ? {} : { reason: options.reason }),
     });
     if (res === undefined) return undefined;
+    if (status >= 200) this.tx = undefined;
     if (status > 100 && status < 300 && this.dialog === undefined) {
       const tag = res.to.tag;
-      const remote = this.tx.request.from.tag;
+      const remote = this.request.from.tag;
       if (tag !== undefined && remote !== undefined) {
-        const dialog = this.host.dialogs.get(dialogKey({ callId: this.tx.request.callId, localTag: tag, remoteTag: remote }));
+        const dialog = this.host.dialogs.get(dialogKey({ callId: this.request.callId, localTag: tag, remoteTag: remote }));
         if (dialog !== undefined) {
           this.dialog = dialog;
           this.host.bind(dialog, this.self);
@@ -952,6 +1010,7 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
   /** @internal The peer cancelled (the dialog layer answered 487). */
   receiveCancel(): void {
     if (this.state === 'terminated') return;
+    this.tx = undefined;
     this.emit('cancel');
     this.finish({ reason: 'cancelled', status: 487 });
   }
@@ -963,11 +1022,8 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
   }
 
   override receiveAck(ack: SipRequest): void {
-    if (this.resolveAck !== undefined) {
-      const r = this.resolveAck;
-      this.resolveAck = undefined;
-      r(ack);
-    }
+    if (this.resolveAck !== undefined) this.compact(); // the first ACK: the call is up
+    this.settleAck(undefined);
     super.receiveAck(ack);
   }
 }

@@ -204,8 +204,8 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   private readonly proxy: { uri: SipUri; destination: Destination } | undefined;
   /** Sessions by the key of each dialog they hold (early forks included). */
   private readonly byDialog = new Map<string, AnyInviteSession>();
-  /** Incoming INVITEs not answered finally yet (for CANCEL). */
-  private readonly pending = new Map<InviteServerTransaction, IncomingSession>();
+  /** Incoming INVITEs by transaction (for CANCEL); weak, so answered ones cost nothing. */
+  private readonly pending = new WeakMap<InviteServerTransaction, IncomingSession>();
   /** Every session not terminated. */
   private readonly live = new Set<AnyInviteSession>();
   private readonly host: SessionHost;
@@ -259,7 +259,6 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     endpoint.setFallback({ methods: ['INVITE', 'BYE', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'NOTIFY'], ...endpoint.layer.user });
     const live = this.live;
     const byDialog = this.byDialog;
-    const pending = this.pending;
     this.host = {
       dialogs: this.dialogs,
       digest: endpoint.digest,
@@ -272,7 +271,6 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       },
       release: (session) => {
         live.delete(session);
-        if (session instanceof IncomingSession) pending.delete(session.tx);
       },
       error: (e, context) => this.reportError(e, context),
     };

@@ -26,12 +26,16 @@ describe('INVITE sessions between two user agents', () => {
     expect(earlyRes).toMatchObject({ status: 183 });
     expect(call.state).toBe('early');
     expect(callee.state).toBe('early');
+    const established = next(call, 'established');
+    const confirmed = next(callee, 'confirmed');
     const acked = callee.accept({ body: sdp(5000) });
-    const ok = await call.answered;
+    await call.answered;
+    const [ok] = await established;
     expect(ok.status).toBe(200);
     expect(call.remoteBody?.body.toString()).toContain('m=audio 5000');
     expect(call.state).toBe('established');
-    const ack = await acked;
+    await acked;
+    const [ack] = await confirmed;
     expect(ack.method).toBe('ACK');
     expect(seen).toEqual([180, 183]);
     const byeRes = await call.bye();
@@ -93,7 +97,8 @@ describe('INVITE sessions between two user agents', () => {
     expect(contacts.map((c) => c.uri.toString())).toEqual([uriOf(carol, 'carol')]);
     expect((await call.ended).reason).toBe('redirected');
     const followed = alice.invite(contacts[0]!.uri.toString(), { body: sdp(4000) });
-    expect((await followed.answered).status).toBe(200);
+    await followed.answered;
+    expect(followed.state).toBe('established');
   });
 
   it('an INVITE nobody listens for gets 480', async () => {
@@ -153,7 +158,7 @@ describe('INVITE sessions between two user agents', () => {
       else c.reject(407, { headers: auth.challenge({ proxy: true }) });
     });
     const call = alice.invite(uriOf(bob), { body: sdp(4000) });
-    expect((await call.answered).status).toBe(200);
+    await call.answered;
     expect(statuses).toEqual(['missing', 'ok']);
     expect(call.request.cseq.seq).toBe(2);
     expect(call.request.get('Proxy-Authorization')).toContain('username="alice"');
