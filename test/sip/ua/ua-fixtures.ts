@@ -3,8 +3,12 @@ import { afterEach } from 'vitest';
 import { UserAgent, type EventMap, type TypedEmitter, type UserAgentOptions } from '../../../src/sip/ua/session-index.js';
 
 const agents: UserAgent[] = [];
+/** Errors the agents reported (a listener that threw, a socket error): any fails the test. */
+const errors: string[] = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.stop()));
+  const reported = errors.splice(0);
+  if (reported.length > 0) throw new Error(`user agents reported errors:\n${reported.join('\n')}`);
 });
 
 /** A UserAgent on 127.0.0.1, an ephemeral port, stopped after the test. */
@@ -16,6 +20,7 @@ export async function agent(name: string, options: Partial<UserAgentOptions> = {
     ...options,
   });
   agents.push(ua);
+  ua.on('error', (e, context) => errors.push(`${name} (${context}): ${e instanceof Error ? e.stack : String(e)}`));
   return ua;
 }
 
