@@ -709,14 +709,16 @@ export class IncomingReinvite {
   }
 
   /**
-   * Answers 200. Without a body: our last body, for SDP with the direction mirrored from the
-   * offer's (RFC 3264 §6.1: an offered `sendonly` is answered `recvonly`).
+   * Answers 200. Without a body: our last body (an offer, when the re-INVITE had none), for
+   * SDP with the direction mirrored from the offer's (RFC 3264 §6.1: an offered `sendonly` is
+   * answered `recvonly`); nothing for an UPDATE without an offer.
    */
   accept(options?: BodyOptions): void {
     if (this.done) return;
     this.done = true;
     let opts = options;
-    if (opts?.body === undefined) {
+    // An UPDATE without an offer (a session refresh, RFC 4028) is answered without a body (RFC 3311 §5.2).
+    if (opts?.body === undefined && (this.tx.request.method === 'INVITE' || this.offer !== undefined)) {
       const local = this.session.localBody;
       if (local !== undefined) {
         let body: string | Buffer = local.body;
@@ -765,7 +767,11 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
   private attempts = 0;
 
   /** @internal */
-  constructor(host: SessionHost, options: InviteOptions) {
+  constructor(
+    host: SessionHost,
+    options: InviteOptions,
+    private readonly answerLateOffer?: (offer: SessionBody) => string | Uint8Array,
+  ) {
     super(host, 'calling');
     this.answered = new Promise<void>((resolve, reject) => {
       this.resolveAnswered = resolve;
@@ -813,6 +819,14 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
         this.compact();
         this.resolveAnswered();
         this.emit('established', res);
+      },
+      // RFC 3264 late offer: an INVITE without a body gets the offer in the 2xx; the ACK answers.
+      ackBody: (_dialog, res) => {
+        const offer = bodyOf(res);
+        if (options.body !== undefined || offer === undefined || this.answerLateOffer === undefined) return undefined;
+        const body = this.answerLateOffer(offer);
+        this.sent(body, offer.contentType);
+        return { contentType: offer.contentType, body };
       },
       onFailure: (res, reason) => {
         if (this.generation !== generation) return;

@@ -52,7 +52,7 @@ import { DialogManager, dialogKey, resolveUriDirectly, type Dialog, type InviteO
 import { RegistrationClient, type RegistrationResult } from './registration-client.js';
 import type { Registrar } from './registrar.js';
 import { SipEndpoint, directDestination } from './sip-endpoint.js';
-import { IncomingSession, OutgoingSession, type AnyInviteSession, type SessionHost } from './invite-session.js';
+import { IncomingSession, OutgoingSession, type AnyInviteSession, type SessionBody, type SessionHost } from './invite-session.js';
 import { TypedEmitter } from './typed-emitter.js';
 
 /**
@@ -109,8 +109,10 @@ export interface UserAgentOptions {
  * ```
  */
 export interface CallOptions {
-  /** The offer (or none: a late offer, the answer goes in the ACK — not supported yet by the session, see docs). */
+  /** The offer. Without one the callee offers in its 2xx and `answerLateOffer` gives the answer for the ACK (RFC 3264 §5). */
   body?: string | Uint8Array;
+  /** For an INVITE without a body: the answer to the offer in the 2xx, sent in the ACK. */
+  answerLateOffer?: (offer: SessionBody) => string | Uint8Array;
   /** Default `application/sdp`. */
   contentType?: string;
   headers?: Iterable<[string, HeaderValue]>;
@@ -325,8 +327,17 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     this.reportError(error, 'listener');
   }
 
+  /**
+   * Errors go to the `error` event. Without a listener, an exception thrown by application
+   * code (an event listener) is rethrown on a later tick — a bug should be seen — while
+   * errors from the network side (a socket, a peer's message) are dropped.
+   */
   private reportError(e: unknown, context: string): void {
     if (this.listenerCount('error') > 0) this.emit('error', e, context);
+    else if (context.endsWith('listener'))
+      queueMicrotask(() => {
+        throw e;
+      });
   }
 
   // ------------------------------------------------------------------ registration
@@ -421,7 +432,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       ...(options.body === undefined ? {} : { body: options.body }),
       ...(options.require100rel === undefined ? {} : { require100rel: options.require100rel }),
     };
-    const session = new OutgoingSession(this.host, invite);
+    const session = new OutgoingSession(this.host, invite, options.answerLateOffer);
     if (session.state !== 'terminated') this.live.add(session);
     return session;
   }

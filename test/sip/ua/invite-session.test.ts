@@ -101,6 +101,21 @@ describe('INVITE sessions between two user agents', () => {
     expect(followed.state).toBe('established');
   });
 
+  it('late offer: the INVITE has no body, the 2xx offers, the ACK answers (RFC 3264 §5)', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    const [callee] = await Promise.all([
+      next(bob, 'invite').then(([c]) => c),
+      Promise.resolve(alice.invite(uriOf(bob), { answerLateOffer: (offer) => offer.body.toString().replace('m=audio 5000', 'm=audio 4000') })),
+    ]);
+    expect(callee.offer).toBeUndefined();
+    await callee.accept({ body: sdp(5000) });
+    expect(callee.remoteBody?.contentType).toBe('application/sdp');
+    expect(callee.remoteBody?.body.toString()).toContain('m=audio 4000');
+    const [call] = [...alice.sessions];
+    expect(call!.localBody?.body.toString()).toContain('m=audio 4000');
+  });
+
   it('an INVITE nobody listens for gets 480', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
