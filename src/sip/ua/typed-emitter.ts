@@ -17,9 +17,24 @@
  * door.emit('open', 'alice');
  * ```
  */
+/**
+ * An events map: each event name to the tuple of its listener's arguments.
+ *
+ * @example
+ * ```ts
+ * interface CallEvents extends EventMap { ringing: []; ended: [reason: string] }
+ * ```
+ */
 export type EventMap = { [event: string]: unknown[] };
 
-/** A listener for event `K` of map `E`. */
+/**
+ * A listener for event `K` of map `E`.
+ *
+ * @example
+ * ```ts
+ * const onEnded: Listener<{ ended: [reason: string] }, 'ended'> = (reason) => console.log(reason);
+ * ```
+ */
 export type Listener<E extends EventMap, K extends keyof E> = (...args: E[K]) => void;
 
 /** The typed emitter (see the file comment). */
