@@ -18,7 +18,7 @@ import { printGrid, printTable } from './harness.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const WINDOW = 64;
+const WINDOW = 32;
 const MEASURE_MS = 3000;
 const WARMUP_MS = 500;
 const IDLE_CALLS = 10_000;
