@@ -369,6 +369,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
    * Registers our Contact for our AOR (RFC 3261 §10.2) and keeps it refreshed before it
    * expires, until {@link unregister} or {@link stop}. Resolves on the 2xx with the expiry
    * granted; rejects with {@link UserAgentError} on failure (refreshes are still retried).
+   * A second call replaces the first registration (its binding is removed first).
    *
    * @example
    * ```ts
@@ -443,8 +444,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     headers.push(['User-Agent', this.options.userAgent ?? 'Switchboard']);
     if (options.body !== undefined) headers.push(['Content-Type', options.contentType ?? 'application/sdp']);
     if (options.headers !== undefined) headers.push(...options.headers);
-    const to = new NameAddr(uri.clone());
-    to.uri = stripForTo(uri);
+    const to = new NameAddr(stripForTo(uri));
     const destination = options.destination ?? this.proxy?.destination ?? { ...directDestination(uri), protocol: this.protocolFor(uri) };
     const invite: InviteOptions = {
       requestUri: uri,
