@@ -182,6 +182,8 @@ export interface DialogManagerOptions {
   sessionTimer?: Partial<SessionTimerConfig> | false;
   /** Methods we advertise in Allow (default INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, OPTIONS, INFO). */
   allow?: string[];
+  /** Option tags the UA above understands in an INVITE's Require, besides `100rel` and `timer` (e.g. `replaces`, RFC 3891). */
+  extensions?: readonly string[];
   /**
    * Where to send a request whose next hop is `uri` (no DNS here). Default: the URI's `maddr`
    * or host, its port or 5060/5061, its `transport` or UDP (TLS for sips).
@@ -435,6 +437,7 @@ export class DialogManager {
   /** `Supported`: 100rel always, timer when session timers are on. */
   private readonly supported: string;
   private readonly resolveUri: (uri: Uri, dialog: Dialog | undefined) => Destination;
+  private readonly extensions: ReadonlySet<string>;
   private readonly externalDialogs: ExternalDialogs | undefined;
   private readonly entries = new Map<string, Entry>();
   private readonly incoming = new WeakMap<ServerTransaction, IncomingContext>();
@@ -460,6 +463,7 @@ export class DialogManager {
     else if (uri.kind === 'sip') this.sentBy = uri.hostport;
     else throw new DialogError('The Contact is not a sip URI: give sentBy');
     this.allow = (options.allow ?? DEFAULT_ALLOW).join(', ');
+    this.extensions = new Set((options.extensions ?? []).map((t) => t.toLowerCase()));
     this.supported = this.sessionTimer === undefined ? '100rel' : '100rel, timer';
     this.resolveUri = options.resolve ?? ((u) => resolveUriDirectly(u));
     this.externalDialogs = options.externalDialogs;
@@ -1208,7 +1212,9 @@ export class DialogManager {
         this.reply(tx, 503, undefined, [['Retry-After', '5']]);
         return;
       }
-      const unsupported = req.require.filter((t) => !UNDERSTOOD.has(t.toLowerCase()) || (t.toLowerCase() === 'timer' && this.sessionTimer === undefined));
+      const unsupported = req.require.filter(
+        (t) => (!UNDERSTOOD.has(t.toLowerCase()) && !this.extensions.has(t.toLowerCase())) || (t.toLowerCase() === 'timer' && this.sessionTimer === undefined),
+      );
       if (unsupported.length > 0) {
         this.reply(tx, 420, undefined, [['Unsupported', unsupported.join(', ')]]);
         return;

@@ -258,6 +258,8 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       ...(options.maxDialogs === undefined ? {} : { maxDialogs: options.maxDialogs }),
       ...(options.random === undefined ? {} : { random: options.random }),
       allow: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'PRACK', 'UPDATE', 'OPTIONS', 'INFO', 'REFER', 'NOTIFY', 'MESSAGE'],
+      extensions: ['replaces'], // RFC 3891: checked in incomingInvite
+
       ...(proxy === undefined ? {} : { resolve: (uri: Parameters<typeof resolveUriDirectly>[0], dialog: Dialog | undefined) => (dialog !== undefined && dialog.routeSet.length > 0 ? resolveUriDirectly(uri) : proxy.destination) }),
       events: {
         onIncomingRequest: (tx, inbound) => this.incoming(tx, inbound),
