@@ -116,6 +116,25 @@ describe('INVITE sessions between two user agents', () => {
     expect(call!.localBody?.body.toString()).toContain('m=audio 4000');
   });
 
+  it('reliable provisionals (RFC 3262): a 183 with early media sent reliably is PRACKed before the answer', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    const call = alice.invite(uriOf(bob), { body: sdp(4000), require100rel: true });
+    const [callee] = await next(bob, 'invite');
+    expect(callee.request.require).toEqual(['100rel']);
+    const pracked = new Promise<string | undefined>((resolve) => {
+      bob.dialogs.events.onPrack = (_dialog, prack) => resolve(prack.get('RAck'));
+    });
+    const early = next(call, 'early-media');
+    callee.progress({ body: sdp(5000, 'sendonly'), reliable: true });
+    const [res] = await early;
+    expect([res.status, res.require, typeof res.rseq]).toEqual([183, ['100rel'], 'number']);
+    expect(await pracked).toBe(`${res.rseq} ${call.request.cseq.seq} INVITE`);
+    await callee.accept({ body: sdp(5000) });
+    await call.answered;
+    expect(call.state).toBe('established');
+  });
+
   it('an INVITE nobody listens for gets 480', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
