@@ -356,6 +356,8 @@ interface IncomingContext {
 const PROTOCOL_NAMES: Record<TransportProtocol, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', ws: 'WS', wss: 'WSS' };
 const DEFAULT_ALLOW = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'PRACK', 'UPDATE', 'OPTIONS', 'INFO'];
 const UNDERSTOOD = new Set(['100rel', 'timer']);
+/** Methods of a subscription usage sharing an INVITE dialog (RFC 5057 §5.1). */
+const SUBSCRIPTION_USAGE = new Set(['SUBSCRIBE', 'NOTIFY', 'REFER']);
 /** Methods that only make sense inside a dialog: without a To tag they get 481. */
 const DIALOG_ONLY = new Set(['BYE', 'PRACK', 'UPDATE', 'INFO']);
 
@@ -972,7 +974,9 @@ export class DialogManager {
       entry.retries.add(h);
       return;
     }
-    if (live && (status === 481 || status === 408)) this.terminate(entry, 'request-failed');
+    // RFC 5057 §5.1: a 481 or 408 to a request of a subscription usage (REFER's implicit
+    // subscription, RFC 3515) ends that usage, not the INVITE dialog it shares.
+    if (live && (status === 481 || status === 408) && !SUBSCRIPTION_USAGE.has(method)) this.terminate(entry, 'request-failed');
     handlers.onFinal?.(res);
   }
 

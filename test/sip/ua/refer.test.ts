@@ -145,6 +145,23 @@ describe('REFER (RFC 3515)', () => {
     expect(first.state).toBe('established');
   });
 
+  it('refuses a REFER without a readable Refer-To (400), a NOTIFY of another event (489) or for no REFER (481)', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    const { call, answering } = await connected(alice, bob, 'bob');
+    const refers: unknown[] = [];
+    answering.on('refer', (r) => refers.push(r));
+    expect((await call.sendRequest('REFER', { headers: [['Refer-To', '<sip:carol@127.0.0.1']] }))?.status).toBe(400);
+    expect((await call.sendRequest('REFER', { headers: [['Refer-To', '<sip:a@127.0.0.1>'], ['Refer-To', '<sip:b@127.0.0.1>']] }))?.status).toBe(400);
+    expect((await call.sendRequest('REFER'))?.status).toBe(400);
+    expect(refers).toEqual([]);
+    const notify = (event: string) =>
+      call.sendRequest('NOTIFY', { headers: [['Event', event], ['Subscription-State', 'active']], contentType: 'message/sipfrag;version=2.0', body: 'SIP/2.0 200 OK\r\n' });
+    expect((await notify('presence'))?.status).toBe(489);
+    expect((await notify('refer;id=99'))?.status).toBe(481);
+    expect(call.state).toBe('established');
+  });
+
   it('referToValue escapes Replaces into the URI; parseSipfragStatus reads a status line', () => {
     expect(referToValue('sip:carol@192.0.2.9', { callId: 'a@b', toTag: 't1', fromTag: 'f1' })).toBe('<sip:carol@192.0.2.9?Replaces=a%40b%3Bto-tag%3Dt1%3Bfrom-tag%3Df1>');
     expect(referToValue('<sip:carol@192.0.2.9>')).toBe('<sip:carol@192.0.2.9>');
