@@ -236,6 +236,23 @@ describe('INVITE sessions between two user agents', () => {
     expect((await call.ended).reason).toBe('timeout');
   });
 
+  it('stop() cancels a call still ringing, and a call ringing here gets 480', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    const carol = await agent('carol');
+    bob.on('invite', (c) => c.ringing());
+    alice.on('invite', (c) => c.ringing());
+    const toBob = alice.invite(uriOf(bob), { body: sdp(4000) });
+    const [atBob] = await next(bob, 'invite');
+    await next(toBob, 'progress');
+    const fromCarol = carol.invite(uriOf(alice), { body: sdp(6000) });
+    await next(fromCarol, 'progress');
+    await alice.stop();
+    expect((await atBob.ended).reason).toBe('cancelled');
+    expect((await toBob.ended).reason).toBe('cancelled');
+    expect(await fromCarol.ended).toMatchObject({ reason: 'rejected', status: 480 });
+  });
+
   it('stop() ends every session: BYE for established calls', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
