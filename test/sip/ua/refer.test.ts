@@ -138,6 +138,8 @@ describe('REFER (RFC 3515)', () => {
     // Require: replaces is understood (RFC 3891 §6.2); the Replaces itself still decides.
     const required = alice.invite(uriOf(bob), { body: sdp(4000), headers: [['Require', 'replaces'], ['Replaces', 'nosuch@x;to-tag=1;from-tag=2']] });
     await expect(required.answered).rejects.toMatchObject({ status: 481 });
+    const malformed = alice.invite(uriOf(bob), { body: sdp(4000), headers: [['Replaces', 'nosuch@x;to-tag=1']] });
+    await expect(malformed.answered).rejects.toMatchObject({ status: 400 });
     // Tags the wrong way round name no dialog of bob's either.
     const swapped = alice.invite(uriOf(bob), { body: sdp(4000), headers: [['Replaces', `${d.id.callId};to-tag=${d.id.localTag};from-tag=${d.id.remoteTag}`]] });
     await expect(swapped.answered).rejects.toMatchObject({ status: 481 });
