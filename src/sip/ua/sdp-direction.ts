@@ -12,7 +12,14 @@
  * ```
  */
 
-/** An SDP media direction attribute (RFC 8866 §6.7). */
+/**
+ * An SDP media direction attribute (RFC 8866 §6.7).
+ *
+ * @example
+ * ```ts
+ * const held: SdpDirection = 'sendonly';
+ * ```
+ */
 export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 const DIRECTIONS: readonly string[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];

@@ -37,7 +37,16 @@ export type EventMap = { [event: string]: unknown[] };
  */
 export type Listener<E extends EventMap, K extends keyof E> = (...args: E[K]) => void;
 
-/** The typed emitter (see the file comment). */
+/**
+ * The typed emitter (see the file comment).
+ *
+ * @example
+ * ```ts
+ * const bell = new TypedEmitter<{ ring: [times: number] }>();
+ * bell.once('ring', (n) => console.log('rang', n));
+ * bell.emit('ring', 3);
+ * ```
+ */
 export class TypedEmitter<E extends EventMap> {
   private listeners: { [K in keyof E]?: Listener<E, K>[] } | undefined;
   /** @internal Where errors thrown by listeners go (default: rethrown on a later tick). */
