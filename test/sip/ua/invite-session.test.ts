@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DigestServer, ManualClock, passwordLookup } from '../../../src/sip/index.js';
-import { SessionFailedError, sdpDirection } from '../../../src/sip/ua/session-index.js';
+import { SessionFailedError, answerDirection, sdpDirection, setSdpDirection } from '../../../src/sip/ua/session-index.js';
 import { agent, next, sdp, uriOf } from './ua-fixtures.js';
 
 describe('INVITE sessions between two user agents', () => {
@@ -263,5 +263,18 @@ describe('INVITE sessions between two user agents', () => {
     await alice.stop();
     expect((await call.ended).reason).toBe('local-bye');
     expect((await callee!.ended).reason).toBe('remote-bye');
+  });
+});
+
+describe('interim SDP direction helpers', () => {
+  it('rewrites every media section, adds a missing direction, drops the session-level one, bumps o= version', () => {
+    const two = 'v=0\r\no=- 7 41 IN IP4 192.0.2.1\r\ns=-\r\na=sendrecv\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\nm=video 4002 RTP/AVP 96\r\na=recvonly\r\n';
+    const held = setSdpDirection(two, 'inactive');
+    expect(held).toBe('v=0\r\no=- 7 42 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=inactive\r\na=rtpmap:0 PCMU/8000\r\nm=video 4002 RTP/AVP 96\r\na=inactive\r\n');
+    expect(sdpDirection(held)).toBe('inactive');
+    expect(sdpDirection('v=0\na=sendonly\nm=audio 1 RTP/AVP 0\n')).toBe('sendonly');
+    expect(sdpDirection('v=0\r\nm=audio 1 RTP/AVP 0\r\n')).toBe('sendrecv');
+    expect(setSdpDirection('v=0\nm=audio 1 RTP/AVP 0\n', 'sendonly')).toBe('v=0\nm=audio 1 RTP/AVP 0\na=sendonly\n');
+    expect([answerDirection('sendonly'), answerDirection('recvonly'), answerDirection('inactive'), answerDirection('sendrecv')]).toEqual(['recvonly', 'sendonly', 'inactive', 'sendrecv']);
   });
 });
