@@ -589,8 +589,8 @@ export abstract class InviteSession<E extends InviteSessionEvents = InviteSessio
   /** @internal The channel an {@link IncomingRefer} answers and NOTIFYs through. */
   private referChannel(tx: ServerTransaction): ReferChannel {
     return {
-      respond: (status, reason) => {
-        this.host.dialogs.respond(tx, status, reason === undefined ? {} : { reason });
+      respond: (status, reason, headers) => {
+        this.host.dialogs.respond(tx, status, { ...(reason === undefined ? {} : { reason }), ...(headers === undefined ? {} : { headers }) });
       },
       notify: async (headers, body) => {
         if (this.dialog === undefined || this.dialog.state === 'terminated') return undefined;

@@ -202,7 +202,7 @@ export class ReferRequest extends TypedEmitter<ReferRequestEvents> {
 
 /** @internal How an {@link IncomingRefer} answers the REFER and sends its NOTIFYs (its session). */
 export interface ReferChannel {
-  respond(status: number, reason?: string): void;
+  respond(status: number, reason?: string, headers?: Iterable<[string, HeaderValue]>): void;
   notify(headers: [string, HeaderValue][], body: string): Promise<SipResponse | undefined>;
   error(e: unknown, context: string): void;
 }
@@ -278,12 +278,15 @@ export class IncomingRefer {
     void this.notify(100, 'Trying');
   }
 
-  /** Refuses the REFER (603 Decline by default). */
-  reject(status = 603, reason?: string): void {
+  /**
+   * Refuses the REFER (603 Decline by default); `headers` for a challenge
+   * (`reject(407, undefined, auth.challenge({ proxy: true }))`).
+   */
+  reject(status = 603, reason?: string, headers?: Iterable<[string, HeaderValue]>): void {
     if (this.answered) return;
     this.answered = true;
     this.finished = true;
-    this.channel.respond(status, reason);
+    this.channel.respond(status, reason, headers);
   }
 
   /**

@@ -4,6 +4,7 @@
  * the replaced call ends, and the §3 answers to an INVITE with Replaces (481, 486).
  */
 import { describe, expect, it } from 'vitest';
+import { DigestServer, passwordLookup } from '../../../src/sip/index.js';
 import { parseSipfragStatus, referToValue, type IncomingSession } from '../../../src/sip/ua/session-index.js';
 import { agent, next, sdp, uriOf } from './ua-fixtures.js';
 
@@ -56,6 +57,28 @@ describe('REFER (RFC 3515)', () => {
     const bobToCarol = [...bob.sessions].find((s) => s.direction === 'outgoing')!;
     expect(bobToCarol.state).toBe('established');
     expect(bobToCarol.remoteIdentity.uri.toString()).toBe(uriOf(carol, 'carol'));
+  });
+
+  it('answers a digest challenge to the REFER once', async () => {
+    const auth = new DigestServer({ realm: 'pbx.test', algorithms: ['MD5'], lookup: passwordLookup((u) => (u === 'alice' ? 'secret' : undefined)) });
+    const alice = await agent('alice', { credentials: { username: 'alice', password: 'secret' } });
+    const bob = await agent('bob');
+    const { call, answering } = await connected(alice, bob, 'bob');
+    const verdicts: string[] = [];
+    answering.on('refer', (refer) => {
+      void auth.verify(refer.request).then((v) => {
+        verdicts.push(v.ok ? 'ok' : v.reason);
+        if (!v.ok) refer.reject(401, undefined, auth.challenge());
+        else {
+          refer.accept();
+          void refer.notify(503, 'Service Unavailable');
+        }
+      });
+    });
+    const transfer = call.refer('sip:carol@127.0.0.1:9');
+    expect(await transfer.result).toEqual({ accepted: true, status: 503, reason: 'Service Unavailable' });
+    expect(verdicts).toEqual(['missing', 'ok']);
+    expect(transfer.response?.status).toBe(202);
   });
 
   it('a REFER nobody listens for is declined with 603', async () => {

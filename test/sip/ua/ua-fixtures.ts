@@ -6,7 +6,8 @@ const agents: UserAgent[] = [];
 /** Errors the agents reported (a listener that threw, a socket error): any fails the test. */
 const errors: string[] = [];
 afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  // Last started first, one at a time: a UA unregisters or BYEs while its peers still answer.
+  for (const a of agents.splice(0).reverse()) await a.stop();
   const reported = errors.splice(0);
   if (reported.length > 0) throw new Error(`user agents reported errors:\n${reported.join('\n')}`);
 });

@@ -5,7 +5,7 @@
  * INFO inside a session.
  */
 import { describe, expect, it } from 'vitest';
-import { DigestServer, ManualClock, parseUri, passwordLookup, type SipUri } from '../../../src/sip/index.js';
+import { DigestServer, ManualClock, createResponse, parseUri, passwordLookup, type SipUri } from '../../../src/sip/index.js';
 import { LocationService, Registrar, SipEndpoint, directDestination, sendOnce } from '../../../src/sip/ua/index.js';
 import { UserAgentError } from '../../../src/sip/ua/session-index.js';
 import { agent, next, sdp, uriOf } from './ua-fixtures.js';
@@ -36,6 +36,33 @@ describe('UserAgent', () => {
     expect((await atAlice)[0].body.toString()).toBe('hi alice');
     // A content type not accepted: 415.
     expect((await alice.message(uriOf(bob), '{}', 'application/json')).status).toBe(415);
+  });
+
+  it('answers a digest challenge to its MESSAGE once', async () => {
+    const auth = new DigestServer({ realm: 'pbx.test', algorithms: ['MD5'], lookup: passwordLookup((u) => (u === 'alice' ? 'secret' : undefined)) });
+    const delivered: string[] = [];
+    const guard = await SipEndpoint.listen({
+      listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }],
+      fallback: {
+        methods: ['MESSAGE'],
+        onRequest: (tx) => {
+          void auth.verify(tx.request).then((v) => {
+            if (v.ok) {
+              delivered.push(tx.request.body.toString());
+              tx.respond(createResponse(tx.request, 202));
+            } else tx.respond(auth.challengeResponse(tx.request));
+          });
+        },
+      },
+    });
+    try {
+      const alice = await agent('alice', { credentials: { username: 'alice', password: 'secret' } });
+      const res = await alice.message(`sip:bob@127.0.0.1:${guard.transports.endpoint('udp')!.port}`, 'behind a challenge');
+      expect([res.status, res.cseq.seq]).toEqual([202, 2]);
+      expect(delivered).toEqual(['behind a challenge']);
+    } finally {
+      await guard.close();
+    }
   });
 
   it('answers OPTIONS itself with what it allows and accepts (§11.2)', async () => {
