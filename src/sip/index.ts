@@ -7,3 +7,4 @@ export * from './transaction/index.js';
 export * from './dialog/index.js';
 export * from './ua/index.js';
 export * from './ua/subscription-index.js';
+export * from './ua/session-index.js';
