@@ -114,6 +114,12 @@ export interface NotifierEvents {
   onRefreshed?(subscription: NotifierSubscription): void;
   /** The subscription left the table. */
   onTerminated?(subscription: NotifierSubscription, reason: NotifierTerminationReason): void;
+  /**
+   * A NOTIFY's transaction ended: its final response, or undefined after a timeout or a
+   * transport error. Called once any queued NOTIFY has left, so `subscription.notifying` tells
+   * whether another one is outstanding (a shutdown waits for the final NOTIFYs this way).
+   */
+  onNotifyAnswered?(subscription: NotifierSubscription, response: SipResponse | undefined): void;
 }
 
 /**
@@ -195,6 +201,11 @@ export class NotifierSubscription {
     /** The package serving it. */
     readonly eventPackage: EventPackage,
   ) {}
+
+  /** Whether a NOTIFY of this subscription is waiting for its answer. */
+  get notifying(): boolean {
+    return this.inFlight;
+  }
 
   /** {@link dialogKey} of the dialog: the key of the notifier's table. */
   get key(): string {
@@ -527,26 +538,28 @@ export class Notifier implements SubscriptionRequestHandler {
     const final = next.state.state === 'terminated';
     if (final) sub.dialog.state = 'terminated'; // nothing more is sent in it (§4.4.1)
     sub.inFlight = true;
-    const failed = (): void => {
+    const failed = (res: SipResponse | undefined): void => {
       sub.inFlight = false;
       sub.queued = undefined;
       this.remove(sub, 'notify-failed'); // §4.2.2: 481, an error or a timeout ends the subscription
+      this.events.onNotifyAnswered?.(sub, res);
     };
     try {
       this.layer.sendRequest(notify, destination, {
         onFinal: (res: SipResponse) => {
-          if (res.status >= 300) return failed();
+          if (res.status >= 300) return failed(res);
           sub.inFlight = false;
           const queued = sub.queued;
           sub.queued = undefined;
           if (queued !== undefined) this.send(sub, queued.state.state === 'terminated' ? queued : this.refreshed(sub, queued));
+          this.events.onNotifyAnswered?.(sub, res);
         },
-        onTimeout: failed,
-        onTransportError: failed,
+        onTimeout: () => failed(undefined),
+        onTransportError: () => failed(undefined),
       });
     } catch (e) {
       if (!(e instanceof Error)) throw e;
-      failed();
+      failed(undefined);
     }
   }
 

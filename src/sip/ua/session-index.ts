@@ -3,7 +3,7 @@
  * sessions, REFER (RFC 3515 / 3891 / 3892) and the interim SDP direction helpers.
  * (Kept apart from `index.ts`, which exports the non-dialog pieces of `src/sip/ua`.)
  */
-export { UserAgent, UserAgentError, type UserAgentOptions, type UserAgentEvents, type CallOptions, type RegisterOptions } from './user-agent.js';
+export { UserAgent, UserAgentError, type UserAgentOptions, type UserAgentEvents, type CallOptions, type RegisterOptions, type SubscriptionOptions } from './user-agent.js';
 export {
   InviteSession,
   OutgoingSession,

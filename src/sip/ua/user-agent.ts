@@ -7,7 +7,10 @@
  *       │     ── invite() / 'invite' ──── OutgoingSession / IncomingSession (invite-session.ts)
  *       │                                   re-INVITE hold/unhold, BYE, REFER + NOTIFY (refer.ts)
  *       │     ── message() / 'message' ── MESSAGE (RFC 3428); OPTIONS answered by the endpoint (§11)
- *   DialogManager (dialogs, ACK, PRACK, session timers, glare)
+ *       │     ── subscribe() ─────────── SubscriptionClient (RFC 6665: refresh, NOTIFY, unsubscribe)
+ *       │     ── 'subscribe' / notify() ─ Notifier (the `eventPackages` we serve; 489 for others)
+ *   DialogManager (dialogs, ACK, PRACK, session timers, glare; subscription dialogs
+ *                  go to a SubscriptionRouter through its `externalDialogs` hook)
  *   SipEndpoint   (request checks, OPTIONS, MESSAGE) ── TransactionLayer ── SipTransportSet
  * ```
  *
@@ -19,7 +22,13 @@
  *   with `Replaces` (RFC 3891 §3) is matched to our sessions first: 481 when it names none
  *   (or an early dialog we did not start), 486 for `early-only` and a confirmed dialog;
  *   otherwise the event's session has `replaces` set and accepting it ends the replaced one.
- * - `stop()` unregisters, ends every session (BYE, CANCEL or 480) and closes the sockets.
+ * - **Subscriptions** (RFC 6665): `subscribe()` is a `ClientSubscription` (digest answered,
+ *   refreshed before expiry); with `eventPackages`, SUBSCRIBE to us is accepted, `Allow`
+ *   lists SUBSCRIBE and `Allow-Events` is advertised in OPTIONS and INVITE responses. NOTIFYs
+ *   of a REFER arrive in the INVITE dialog and stay with the session (refer.ts); a NOTIFY
+ *   matching no subscription gets 481.
+ * - `stop()` unregisters, unsubscribes, ends every session (BYE, CANCEL or 480), sends the
+ *   final NOTIFY of every subscription to us, and closes the sockets.
  *
  * @example
  * ```ts
@@ -46,15 +55,19 @@ import {
   type SipRequest,
   type SipResponse,
   type SipUri,
+  type Uri,
 } from '../message/index.js';
 import type { InviteServerTransaction, ServerTransaction, TransactionLayerOptions } from '../transaction/index.js';
 import type { Destination, InboundMessage, ListenOptions, SipTransportSetOptions, TransportProtocol } from '../transport/index.js';
-import { DialogManager, dialogKey, resolveUriDirectly, type Dialog, type InviteOptions, type SessionTimerConfig } from '../dialog/index.js';
+import { DialogManager, dialogIdOfIncoming, dialogKey, resolveUriDirectly, type Dialog, type InviteOptions, type SessionTimerConfig } from '../dialog/index.js';
 import { RegistrationClient, type RegistrationResult } from './registration-client.js';
 import type { Registrar } from './registrar.js';
 import { SipEndpoint, directDestination } from './sip-endpoint.js';
 import { IncomingSession, OutgoingSession, type AnyInviteSession, type SessionBody, type SessionHost } from './invite-session.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { SubscriptionClient, type ClientSubscription } from './subscription-client.js';
+import { Notifier, type EventPackage, type NotifierOptions, type NotifierSubscription, type NotifierTerminationReason, type SubscriptionAuthorization } from './notifier.js';
+import { SubscriptionRouter } from './subscription-router.js';
 
 /**
  * Options of {@link UserAgent.start}.
@@ -99,6 +112,21 @@ export interface UserAgentOptions {
   transaction?: Omit<TransactionLayerOptions, 'transport' | 'user'>;
   /** Randomness for tags, Call-IDs, branches (default: `crypto.randomFillSync` through a 4 KB pool). */
   random?: (bytes: number) => Uint8Array;
+  /**
+   * Event packages we serve as a notifier (RFC 6665), by name (`dialog`, `message-summary`…):
+   * a SUBSCRIBE for one of them is accepted (the `subscribe` event), one for another package
+   * gets 489 with `Allow-Events`. Absent: SUBSCRIBE gets 405.
+   */
+  eventPackages?: Record<string, EventPackage>;
+  /**
+   * Who may subscribe (§4.2.1.1), asked for each new subscription: `accept`, `pending` (until
+   * `ua.notifier.activate(sub)`) or `reject` (403). Default: everyone, active at once.
+   */
+  authorizeSubscription?: (request: SipRequest, inbound: InboundMessage) => SubscriptionAuthorization;
+  /** Notifier limits: `minExpires` (60 s), `maxExpires` (3600 s), `maxSubscriptions` (10,000), `whenFull` (503), `retryAfter` (5 s). */
+  notifierLimits?: Pick<NotifierOptions, 'minExpires' | 'maxExpires' | 'maxSubscriptions' | 'whenFull' | 'retryAfter'>;
+  /** Most subscriptions of ours at once (default 1,000): {@link UserAgent.subscribe} throws `SubscriptionError` beyond. */
+  maxSubscriptions?: number;
 }
 
 /**
@@ -121,6 +149,29 @@ export interface CallOptions {
   destination?: Destination;
   /** Ask for reliable provisionals (`Require: 100rel`, RFC 3262). */
   require100rel?: boolean;
+}
+
+/**
+ * Options of {@link UserAgent.subscribe}.
+ *
+ * @example
+ * ```ts
+ * const blf = ua.subscribe('sip:201@pbx.example.com', { event: 'dialog', accept: ['application/dialog-info+xml'], expires: 600 });
+ * ```
+ */
+export interface SubscriptionOptions {
+  /** The event package (`dialog`, `message-summary`, `presence`…). */
+  event: string;
+  /** Requested duration in seconds (default 3600; 0 fetches the state once, RFC 6665 §4.4.3). */
+  expires?: number;
+  /** Body formats we understand (`Accept`). */
+  accept?: string[];
+  /** The Event `id` parameter (§8.2.1). */
+  eventId?: string;
+  /** Extra headers of the initial SUBSCRIBE. */
+  headers?: Iterable<[string, HeaderValue]>;
+  /** Where to send it (default: the outbound proxy, or the target URI's host, port and transport). */
+  destination?: Destination;
 }
 
 /**
@@ -157,6 +208,10 @@ export interface UserAgentEvents {
   registered: [expires: number];
   /** A REGISTER (first or refresh) failed. */
   'registration-failed': [status: number | undefined, reason: string];
+  /** A new subscription to one of our `eventPackages` was accepted; its first NOTIFY is on its way. */
+  subscribe: [subscription: NotifierSubscription];
+  /** A subscription to us ended (expired, unsubscribed, terminated by us, NOTIFY failed…). */
+  'subscription-terminated': [subscription: NotifierSubscription, reason: NotifierTerminationReason];
   /** Errors no caller awaits (a listener that threw, a socket error). */
   error: [error: unknown, context: string];
 }
@@ -223,6 +278,10 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   readonly aor: string;
   /** Our Contact. */
   readonly contact: NameAddr;
+  /** Our subscriptions (RFC 6665 subscriber): {@link subscribe} starts them. */
+  readonly subscriber: SubscriptionClient;
+  /** The notifier serving `eventPackages` (undefined without them). */
+  readonly notifier: Notifier | undefined;
   private readonly options: UserAgentOptions;
   private readonly protocol: TransportProtocol;
   private readonly proxy: { uri: SipUri; destination: Destination } | undefined;
@@ -235,6 +294,9 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   private readonly host: SessionHost;
   private registration: RegistrationClient | undefined;
   private stopped = false;
+  private readonly subscriptionRouter: SubscriptionRouter;
+  /** stop() waiting for the final NOTIFY of a subscription to us to be answered. */
+  private readonly finalNotifies = new Map<NotifierSubscription, () => void>();
 
   private constructor(endpoint: SipEndpoint, options: UserAgentOptions) {
     super();
@@ -251,16 +313,52 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       this.proxy = { uri: p, destination: directDestination(p) };
     }
     const proxy = this.proxy;
+    const resolve =
+      proxy === undefined ? undefined : (uri: Uri, dialog: Dialog | undefined): Destination => (dialog !== undefined && dialog.routeSet.length > 0 ? resolveUriDirectly(uri) : proxy.destination);
+    const common = {
+      layer: endpoint.layer,
+      contact: this.contact,
+      sentBy: endpoint.sentBy(this.protocol),
+      ...(options.random === undefined ? {} : { random: options.random }),
+      ...(resolve === undefined ? {} : { resolve }),
+    };
+    this.subscriber = new SubscriptionClient({
+      ...common,
+      ...(endpoint.digest === undefined ? {} : { digest: endpoint.digest }),
+      ...(options.maxSubscriptions === undefined ? {} : { maxSubscriptions: options.maxSubscriptions }),
+    });
+    const packages = options.eventPackages ?? {};
+    const served = [...new Set(Object.keys(packages).map((name) => name.toLowerCase()))];
+    this.notifier =
+      served.length === 0
+        ? undefined
+        : new Notifier({
+            ...common,
+            ...options.notifierLimits,
+            packages,
+            ...(options.authorizeSubscription === undefined ? {} : { authorize: options.authorizeSubscription }),
+            events: {
+              onSubscribed: (sub) => this.emit('subscribe', sub),
+              onTerminated: (sub, reason) => this.emit('subscription-terminated', sub, reason),
+              onNotifyAnswered: (sub) => {
+                if (!sub.notifying) this.finalNotifies.get(sub)?.();
+              },
+            },
+          });
+    this.subscriptionRouter = new SubscriptionRouter(this.notifier === undefined ? [this.subscriber] : [this.subscriber, this.notifier]);
+    const subscribeMethods = this.notifier === undefined ? [] : ['SUBSCRIBE'];
     this.dialogs = new DialogManager({
       layer: endpoint.layer,
       contact: this.contact,
       sessionTimer: options.sessionTimer ?? {},
       ...(options.maxDialogs === undefined ? {} : { maxDialogs: options.maxDialogs }),
       ...(options.random === undefined ? {} : { random: options.random }),
-      allow: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'PRACK', 'UPDATE', 'OPTIONS', 'INFO', 'REFER', 'NOTIFY', 'MESSAGE'],
+      allow: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'PRACK', 'UPDATE', 'OPTIONS', 'INFO', 'REFER', 'NOTIFY', 'MESSAGE', ...subscribeMethods],
       extensions: ['replaces'], // RFC 3891: checked in incomingInvite
-
-      ...(proxy === undefined ? {} : { resolve: (uri: Parameters<typeof resolveUriDirectly>[0], dialog: Dialog | undefined) => (dialog !== undefined && dialog.routeSet.length > 0 ? resolveUriDirectly(uri) : proxy.destination) }),
+      ...(resolve === undefined ? {} : { resolve }),
+      // Requests in dialogs the manager does not hold (and new SUBSCRIBEs) go to the
+      // subscriptions first; NOTIFYs of a REFER arrive in the INVITE dialog and reach the session.
+      externalDialogs: { handle: (tx, inbound) => this.routeSubscription(tx, inbound) },
       events: {
         onIncomingRequest: (tx, inbound) => this.incoming(tx, inbound),
         onRequest: (dialog, tx) => {
@@ -282,7 +380,20 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       },
     });
     // The DialogManager took layer.user; chain it behind the endpoint's request checks.
-    endpoint.setFallback({ methods: ['INVITE', 'BYE', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'NOTIFY'], ...endpoint.layer.user });
+    endpoint.setFallback({ methods: ['INVITE', 'BYE', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'NOTIFY', ...subscribeMethods], ...endpoint.layer.user });
+    if (served.length > 0) {
+      // RFC 6665 §4.4.4: advertise the packages we serve in what the endpoint (OPTIONS) and the
+      // dialog layer (INVITE) answer; neither knows about event packages.
+      const user = endpoint.layer.user;
+      const allowEvents = served.join(', ');
+      endpoint.layer.user = {
+        ...user,
+        onRequest: (tx, inbound) => {
+          if (tx.request.method === 'OPTIONS' || tx.request.method === 'INVITE') advertiseEvents(tx, allowEvents);
+          user.onRequest(tx, inbound);
+        },
+      };
+    }
     const live = this.live;
     const byDialog = this.byDialog;
     this.host = {
@@ -431,17 +542,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
    */
   invite(target: string, options: CallOptions = {}): OutgoingSession {
     if (this.stopped) throw new UserAgentError('the user agent is stopped');
-    const parsed = parseUri(target.startsWith('<') && target.endsWith('>') ? target.slice(1, -1) : target);
-    if (parsed.kind !== 'sip') throw new TypeError(`cannot call ${target}: only sip and sips URIs are supported`);
-    const headers: [string, HeaderValue][] = [];
-    let uri = parsed;
-    if (parsed.headers.size > 0) {
-      uri = parsed.clone();
-      for (const [name, value] of parsed.headers.entries()) {
-        if (!UNSAFE_URI_HEADERS.has(name.toLowerCase()) && value !== null) headers.push([name, value]);
-        uri.headers.delete(name);
-      }
-    }
+    const { uri, headers } = targetOf(target, 'call');
     if (this.proxy !== undefined) headers.push(['Route', this.routeToProxy()]);
     headers.push(['User-Agent', this.options.userAgent ?? 'Switchboard']);
     if (options.body !== undefined) headers.push(['Content-Type', options.contentType ?? 'application/sdp']);
@@ -484,15 +585,80 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     throw new UserAgentError(outcome.kind === 'timeout' ? 'MESSAGE timed out' : `MESSAGE could not be sent: ${outcome.error.message}`);
   }
 
+  // ------------------------------------------------------------------ subscriptions
+
   /**
-   * Unregisters, ends every session (BYE when established, CANCEL or 480 before), waits up to
-   * `stopTimeoutMs` for the answers, and closes every socket.
+   * Subscribes to `event` at `target` (RFC 6665 §4.1): sends the SUBSCRIBE at once and returns
+   * the subscription, which answers digest challenges with our credentials, refreshes itself
+   * before it expires, and emits `accepted`, `notify` (every NOTIFY: `state`, `contentType`,
+   * `body`) and `terminated`. Destination as for {@link invite}. Throws `SubscriptionError`
+   * when `maxSubscriptions` are held. {@link stop} unsubscribes.
+   *
+   * @example
+   * ```ts
+   * const blf = ua.subscribe('sip:201@pbx.example.com', { event: 'dialog', accept: ['application/dialog-info+xml'] });
+   * blf.on('notify', (n) => lamp(n.state, n.body.toString()));
+   * blf.on('terminated', (t) => console.log('BLF over:', t.reason));
+   * // later: blf.unsubscribe();
+   * ```
+   */
+  subscribe(target: string, options: SubscriptionOptions): ClientSubscription {
+    if (this.stopped) throw new UserAgentError('the user agent is stopped');
+    const { uri, headers } = targetOf(target, 'subscribe to');
+    if (this.proxy !== undefined) headers.push(['Route', this.routeToProxy()]);
+    headers.push(['User-Agent', this.options.userAgent ?? 'Switchboard']);
+    if (options.headers !== undefined) headers.push(...options.headers);
+    const destination = options.destination ?? this.proxy?.destination ?? { ...directDestination(uri), protocol: this.protocolFor(uri) };
+    return this.subscriber.subscribe({
+      target: uri,
+      from: new NameAddr(this.aor, this.options.displayName),
+      to: new NameAddr(stripForTo(uri)),
+      destination,
+      event: options.event,
+      headers,
+      ...(options.expires === undefined ? {} : { expires: options.expires }),
+      ...(options.accept === undefined ? {} : { accept: options.accept }),
+      ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
+    });
+  }
+
+  /**
+   * Sends a NOTIFY with the current state to a subscriber of ours (the `subscribe` event's
+   * subscription): `body`, or the package's `state(subscription)` when omitted. Returns false
+   * when the subscription has ended. Changes made while a NOTIFY is outstanding are coalesced.
+   *
+   * @example
+   * ```ts
+   * ua.on('subscribe', (sub) => watchers.add(sub));
+   * // the watched extension rings:
+   * for (const sub of watchers) ua.notify(sub); // the package renders the new state
+   * ```
+   */
+  notify(subscription: NotifierSubscription, body?: string | Uint8Array): boolean {
+    return this.notifier?.notify(subscription, body) ?? false;
+  }
+
+  /**
+   * Unregisters, unsubscribes, ends every session (BYE when established, CANCEL or 480
+   * before), ends every subscription to us (final NOTIFY `terminated;reason=probation`: come
+   * back later), waits up to `stopTimeoutMs` for the answers, and closes every socket.
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     const waits: Promise<unknown>[] = [];
     if (this.registration !== undefined) waits.push(this.unregister());
+    for (const sub of [...this.subscriber.subscriptions()]) {
+      waits.push(new Promise<void>((resolve) => sub.on('terminated', () => resolve())));
+      sub.unsubscribe();
+    }
+    const notifier = this.notifier;
+    if (notifier !== undefined) {
+      for (const sub of [...notifier.subscriptions()]) {
+        if (!notifier.terminate(sub, 'probation') || !sub.notifying) continue;
+        waits.push(new Promise<void>((resolve) => this.finalNotifies.set(sub, resolve)));
+      }
+    }
     for (const s of [...this.live]) waits.push(s.bye().catch(() => undefined));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -502,11 +668,23 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       }),
     ]);
     clearTimeout(timer);
+    this.finalNotifies.clear();
+    this.subscriber.close();
+    this.notifier?.close();
     this.dialogs.close();
     await this.endpoint.close();
   }
 
   // ------------------------------------------------------------------ incoming
+
+  /** The DialogManager's `externalDialogs`: our subscriptions and the notifier's; new SUBSCRIBEs get 503 once we are stopping. */
+  private routeSubscription(tx: ServerTransaction, inbound: InboundMessage): boolean {
+    if (this.stopped && tx.request.method === 'SUBSCRIBE' && this.notifier !== undefined && dialogIdOfIncoming(tx.request) === undefined) {
+      this.dialogs.respond(tx, 503);
+      return true;
+    }
+    return this.subscriptionRouter.handle(tx, inbound);
+  }
 
   private incoming(tx: ServerTransaction, _inbound: InboundMessage): void {
     const req = tx.request;
@@ -578,6 +756,37 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     if (uri.transport !== undefined || uri.scheme === 'sips') return d.protocol;
     return this.endpoint.transports.endpoint('udp') !== undefined ? 'udp' : this.protocol;
   }
+}
+
+/**
+ * The Request-URI of a new request to `target` (`sip:…` or `<sip:…>`), and the headers its
+ * header components name (§19.1.5; Via, From, To, Call-ID, CSeq, Contact, Route… excepted).
+ */
+function targetOf(target: string, verb: string): { uri: SipUri; headers: [string, HeaderValue][] } {
+  const parsed = parseUri(target.startsWith('<') && target.endsWith('>') ? target.slice(1, -1) : target);
+  if (parsed.kind !== 'sip') throw new TypeError(`cannot ${verb} ${target}: only sip and sips URIs are supported`);
+  const headers: [string, HeaderValue][] = [];
+  let uri = parsed;
+  if (parsed.headers.size > 0) {
+    uri = parsed.clone();
+    for (const [name, value] of parsed.headers.entries()) {
+      if (!UNSAFE_URI_HEADERS.has(name.toLowerCase()) && value !== null) headers.push([name, value]);
+      uri.headers.delete(name);
+    }
+  }
+  return { uri, headers };
+}
+
+/**
+ * Adds `Allow-Events` (RFC 6665 §4.4.4) to the 2xx of an OPTIONS and the 1xx/2xx of an INVITE
+ * that `tx` will send: the endpoint and the dialog layer build those responses.
+ */
+function advertiseEvents(tx: ServerTransaction, allowEvents: string): void {
+  const respond = tx.respond.bind(tx);
+  tx.respond = (res: SipResponse): boolean => {
+    if (res.status > 100 && res.status < 300 && !res.has('Allow-Events')) res.append('Allow-Events', allowEvents);
+    return respond(res);
+  };
 }
 
 /** The To URI of a new request: the target without headers and without `method` (§8.1.1.2). */
