@@ -16,9 +16,8 @@ export interface CSeq {
 }
 
 /** Parses a CSeq value; the number must fit in 32 bits (§8.1.1.5, RFC 4475 §3.1.2.4). */
-export function parseCSeq(s: string): CSeq {
-  const end = s.length;
-  let i = skipWs(s, 0, end);
+export function parseCSeq(s: string, start = 0, end = s.length): CSeq {
+  let i = skipWs(s, start, end);
   const d = i;
   let n = 0;
   while (i < end && isDigit(s.charCodeAt(i))) {

@@ -73,6 +73,59 @@ export function parseParams(s: string, i: number, end: number, params: Params): 
 }
 
 /**
+ * Where {@link checkParams} found its watched parameters: `[start, end)` of the first value
+ * of each (slots 0–1, 2–3, 4–5), `-1` when absent, `start === end` for a name without a value
+ * (a value is never empty). Scratch shared by all callers: read it right after the call.
+ */
+export const watched = new Int32Array(6);
+
+function watchIs(s: string, n: number, len: number, w: string): boolean {
+  if (w.length !== len) return false;
+  // Watched names are lower-case letters, so `| 0x20` is an exact case-insensitive match.
+  for (let k = 0; k < len; k++) if ((s.charCodeAt(n + k) | 0x20) !== w.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * Checks `*( SEMI generic-param )` exactly as {@link parseParams} does (same grammar, same
+ * errors) without building a `Params`: it only records where the first value of up to three
+ * watched names (lower-case letters; `''` for none) lies, in {@link watched}. Header values
+ * keep their parameter text and build `Params` on first use, so a message whose Via branch
+ * and From tag are all that is read allocates no parameter lists at all.
+ */
+export function checkParams(s: string, i: number, end: number, w0: string, w1: string, w2: string): number {
+  const f = watched;
+  f[0] = f[1] = f[2] = f[3] = f[4] = f[5] = -1;
+  i = skipWs(s, i, end);
+  while (i < end && s.charCodeAt(i) === 0x3b) {
+    i = skipWs(s, i + 1, end);
+    const n = i;
+    i = scanToken(s, i, end);
+    const len = i - n;
+    if (len === 0) throw new SipParseError('Empty or invalid parameter');
+    const slot = watchIs(s, n, len, w0) ? 0 : watchIs(s, n, len, w1) ? 2 : watchIs(s, n, len, w2) ? 4 : -1;
+    i = skipWs(s, i, end);
+    let v = i;
+    if (i < end && s.charCodeAt(i) === 0x3d) {
+      i = skipWs(s, i + 1, end);
+      v = i;
+      i = scanGenValue(s, i, end);
+      if (i === v) throw new SipParseError(`Empty value for parameter ${sliceInterned(s, n, n + len)}`);
+      if (slot >= 0 && f[slot]! < 0) {
+        f[slot] = v;
+        f[slot + 1] = i;
+      }
+      i = skipWs(s, i, end);
+    } else if (slot >= 0 && f[slot]! < 0) {
+      f[slot] = v;
+      f[slot + 1] = v;
+    }
+  }
+  if (i < end && s.charCodeAt(i) !== 0x2c) throw new SipParseError('Unexpected character after parameters');
+  return i;
+}
+
+/**
  * Splits a list header value at top-level commas (outside `"…"` and `<…>`), trimming each
  * element. An empty element (`a,,b`, a trailing comma) is an error: the §25 grammar has none.
  */
@@ -108,11 +161,10 @@ export function splitList(s: string): string[] {
 }
 
 /** Parses a whole value that must be an unsigned decimal no larger than `max`. */
-export function parseUnsigned(s: string, what: string, max = 0xffffffff): number {
-  const end = s.length;
-  if (end === 0) throw new SipParseError(`Empty ${what}`);
+export function parseUnsigned(s: string, what: string, max = 0xffffffff, start = 0, end = s.length): number {
+  if (end === start) throw new SipParseError(`Empty ${what}`);
   let n = 0;
-  for (let i = 0; i < end; i++) {
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i) - 0x30;
     if (c < 0 || c > 9) throw new SipParseError(`Invalid ${what}`);
     n = n * 10 + c;

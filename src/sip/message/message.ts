@@ -36,7 +36,8 @@ import {
   type SessionExpires,
   type SubscriptionState,
 } from './header-values.js';
-import { splitList } from './lexer.js';
+import { splitList, watched } from './lexer.js';
+import { scanQuoted, unquote } from './quoted-string.js';
 import { NameAddr, parseNameAddr } from './name-addr.js';
 import { parseUri, type Uri } from './uri.js';
 import { Via, parseVia } from './via.js';
@@ -401,7 +402,7 @@ export abstract class SipMessageBase {
    * A typed single-valued header: parsed from its only line and cached. Absent: `undefined`
    * (or an error when `required`); on several lines: an error.
    */
-  private typedOne<T>(id: number, parse: (v: string) => T, required: boolean): T | undefined {
+  private typedOne<T>(id: number, parse: (s: string, start: number, end: number) => T, required: boolean): T | undefined {
     const cache = (this.cache ??= newCache());
     const hit = cache[id];
     if (hit !== undefined) return hit === ABSENT ? undefined : (hit as T);
@@ -417,7 +418,14 @@ export abstract class SipMessageBase {
     if (dup) throw new SipParseError(`Invalid ${name} header: appears more than once`);
     let result: T;
     try {
-      result = parse(this.ascii ? this.wireAt(i) : wireToText(this.wireAt(i)));
+      const o = this.offs;
+      if (o !== null && this.ascii && (o[i * 5]! & FOLDED) === 0) {
+        // In place: no slice of the value (see typedList).
+        result = parse(this.src, o[i * 5 + 3]!, o[i * 5 + 4]!);
+      } else {
+        const v = this.ascii ? this.wireAt(i) : wireToText(this.wireAt(i));
+        result = parse(v, 0, v.length);
+      }
     } catch (e) {
       if (e instanceof SipParseError) throw new SipParseError(`Invalid ${name} header: ${e.message}`, e.status);
       throw e;
@@ -427,9 +435,59 @@ export abstract class SipMessageBase {
   }
 
 
+  /**
+   * A typed list header (Via, Contact), parsed in place from the header-section string: no
+   * slice per value and no array of value strings. V8 reads characters of the flat section
+   * string faster than those of a slice of it (a "sliced string", one more indirection per
+   * read): a Via parses in ≈ 470 ns in place against ≈ 640 ns from a slice. Falls back to
+   * `typed` (values as strings) for edited messages, non-ASCII sections and folded lines.
+   * Splitting and its errors come first for all lines, then parsing, as in `listItems`.
+   */
+  private typedList<T>(id: number, parse: (s: string, start: number, end: number) => T, whole: (values: string[]) => T[]): T[] {
+    const cache = this.cache;
+    if (cache !== null) {
+      const hit = cache[id] as T[] | undefined;
+      if (hit !== undefined) return hit;
+    }
+    const o = this.offs;
+    if (o === null || !this.ascii) return this.typed(id, whole);
+    const n = this.n;
+    for (let k = 0; k < n; k++) {
+      const f = o[k * 5]!;
+      if ((f & ID_MASK) === id && (f & FOLDED) !== 0) return this.typed(id, whole);
+    }
+    const src = this.src;
+    const items = listScratch;
+    let m = 0;
+    let result: T[];
+    try {
+      for (let k = 0; k < n; k++) {
+        if ((o[k * 5]! & ID_MASK) !== id) continue;
+        const a = o[k * 5 + 3]!;
+        const b = o[k * 5 + 4]!;
+        if (a === b) throw new SipParseError('has an empty value');
+        const comma = src.indexOf(',', a);
+        if (comma < 0 || comma >= b) {
+          items[m++] = a;
+          items[m++] = b;
+        } else m = splitRange(src, a, b, items, m);
+      }
+      result = new Array<T>(m >> 1);
+      for (let j = 0; j < m; j += 2) result[j >> 1] = parse(src, items[j]!, items[j + 1]!);
+    } catch (e) {
+      if (e instanceof SipParseError) {
+        const name = CANONICAL[id]!;
+        throw new SipParseError(e.message === 'is missing' ? `Missing ${name} header` : `Invalid ${name} header: ${e.message}`, e.status);
+      }
+      throw e;
+    }
+    (this.cache ??= newCache())[id] = result;
+    return result;
+  }
+
   /** Every Via value, top first, across lines (§20.42). */
   get via(): Via[] {
-    return this.typed(H.Via, parseViaList);
+    return this.typedList(H.Via, parseVia, parseViaList);
   }
 
   /**
@@ -480,7 +538,15 @@ export abstract class SipMessageBase {
 
   /** Contact values (§20.10); empty for `Contact: *` (see {@link contactWildcard}). */
   get contacts(): NameAddr[] {
-    return this.typed(H.Contact, parseContacts);
+    const o = this.offs;
+    if (o !== null && this.ascii && this.cache?.[H.Contact] === undefined) {
+      // `Contact: *` alone (what parseContacts checks with trim()).
+      const i = this.firstById(H.Contact);
+      if (i >= 0 && this._findId(H.Contact, i + 1) < 0 && isStar(this.src, o[i * 5 + 3]!, o[i * 5 + 4]!)) {
+        return ((this.cache ??= newCache())[H.Contact] = []);
+      }
+    }
+    return this.typedList(H.Contact, parseContact, parseContacts);
   }
 
   /** True for `Contact: *` (a REGISTER removing every binding, §10.2.2). */
@@ -637,16 +703,87 @@ function parseViaList(vs: string[]): Via[] {
   return listOf(vs, parseVia);
 }
 
-function parseSeconds(v: string): number {
-  return parseDeltaSeconds(v, 'value');
+/** Item ranges of a list header being parsed, two ints per item (scratch, reused). */
+const listScratch: number[] = new Array<number>(32).fill(0);
+
+/** ASCII characters that `String.prototype.trim` removes. */
+function isTrimmed(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-function parseMaxForwards(v: string): number {
-  return parseDeltaSeconds(v, 'value', 255);
+/** Is `s[a..b)`, trimmed, the single character `*`? (ASCII text only.) */
+function isStar(s: string, a: number, b: number): boolean {
+  while (a < b && isTrimmed(s.charCodeAt(a))) a++;
+  while (b > a && isTrimmed(s.charCodeAt(b - 1))) b--;
+  return b - a === 1 && s.charCodeAt(a) === 0x2a;
+}
+
+/**
+ * `splitList` on `s[start..end)`, appending each item's trimmed range to `out` from index
+ * `m`; returns the new length. Same grammar and errors as `splitList`.
+ */
+function splitRange(s: string, start: number, end: number, out: number[], m: number): number {
+  let from = start;
+  let i = start;
+  let angle = false;
+  while (i <= end) {
+    const c = i < end ? s.charCodeAt(i) : 0x2c;
+    if (c === 0x22 && !angle) {
+      const q = scanQuoted(s, i, end);
+      if (q < 0) throw new SipParseError('Unterminated quoted string');
+      i = q;
+      continue;
+    }
+    if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x2c && !angle) {
+      let a = from;
+      let b = i;
+      while (a < b && isWs(s.charCodeAt(a))) a++;
+      while (b > a && isWs(s.charCodeAt(b - 1))) b--;
+      if (a === b) throw new SipParseError('Empty element in header list');
+      out[m++] = a;
+      out[m++] = b;
+      from = i + 1;
+    }
+    i++;
+  }
+  if (angle) throw new SipParseError('Unterminated <');
+  return m;
+}
+
+/**
+ * delta-seconds in `s[a..b)`: read in place when it is plain digits between ASCII
+ * whitespace; anything else goes through `parseDeltaSeconds` on the slice (same result and
+ * errors as before, `trim()` included).
+ */
+function secondsAt(s: string, a: number, b: number, max: number): number {
+  let i = a;
+  let j = b;
+  while (i < j && isTrimmed(s.charCodeAt(i))) i++;
+  while (j > i && isTrimmed(s.charCodeAt(j - 1))) j--;
+  let n = 0;
+  let k = i;
+  for (; k < j; k++) {
+    const c = s.charCodeAt(k) - 0x30;
+    if (c < 0 || c > 9) break;
+    n = n * 10 + c;
+  }
+  if (k === j && i < j && n <= max) return n;
+  return parseDeltaSeconds(s.slice(a, b), 'value', max);
+}
+
+function parseSeconds(s: string, a: number, b: number): number {
+  return secondsAt(s, a, b, 0xffffffff);
+}
+
+function parseMaxForwards(s: string, a: number, b: number): number {
+  return secondsAt(s, a, b, 255);
 }
 
 /** Min-SE = delta-seconds *(SEMI generic-param) (RFC 4028 §5). */
-function parseMinSE(v: string): number {
+function parseMinSE(s: string, a: number, b: number): number {
+  const v = s.slice(a, b);
   const semi = v.indexOf(';');
   return parseDeltaSeconds(semi < 0 ? v : v.slice(0, semi), 'value');
 }
@@ -654,21 +791,23 @@ function parseMinSE(v: string): number {
 /** Cache marker for a header known to be absent. */
 const ABSENT = {};
 
-function checkCallId(v: string): string {
-  if (scanCallId(v, 0, v.length) !== v.length) throw new SipParseError('is not word["@"word]');
-  return v;
+function checkCallId(s: string, a: number, b: number): string {
+  if (scanCallId(s, a, b) !== b) throw new SipParseError('is not word["@"word]');
+  return s.slice(a, b);
 }
 
-function parseAddress(v: string): NameAddr {
-  return parseNameAddr(v, 0, v.length);
+function parseAddress(s: string, a: number, b: number): NameAddr {
+  return parseNameAddr(s, a, b);
 }
 
-function parseContact(s: string): NameAddr {
-  if (s === '*') throw new SipParseError('* must be the only Contact');
-  const a = parseNameAddr(s);
+function parseContact(s: string, start = 0, end = s.length): NameAddr {
+  if (end - start === 1 && s.charCodeAt(start) === 0x2a) throw new SipParseError('* must be the only Contact');
+  const a = parseNameAddr(s, start, end);
+  // Where the parameter check saw `expires` (read before anything else uses the scratch).
+  const e0 = watched[2]!;
+  const e1 = watched[3]!;
   void a.uri; // a Contact's URI is the target of requests: check it now, not on first use
-  const exp = a.params.get('expires');
-  if (typeof exp === 'string') parseDeltaSeconds(exp, 'expires parameter');
+  if (e0 < e1) parseDeltaSeconds(unquote(s.slice(e0, e1)), 'expires parameter');
   return a;
 }
 

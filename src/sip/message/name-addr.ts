@@ -14,7 +14,7 @@
  */
 import { SCHEME, TOKEN, isAlpha, isIn, isWs } from './chars.js';
 import { SipParseError } from './errors.js';
-import { parseParams, skipWs } from './lexer.js';
+import { checkParams, parseParams, skipWs, watched } from './lexer.js';
 import { Params } from './params.js';
 import { quote, scanQuoted, unquote } from './quoted-string.js';
 import { parseUri, type Uri } from './uri.js';
@@ -33,35 +33,84 @@ import { parseUri, type Uri } from './uri.js';
 export class NameAddr {
   /** Display name, unquoted (quoted-pairs resolved); `undefined` when absent. */
   displayName: string | undefined;
-  /** Header parameters (`tag`, `expires`, `q`, …). */
-  params: Params;
+  // A parsed address keeps its parameter text (`src[ps..pe)`, already checked) and builds
+  // `Params` on first use of `params`; `tag` reads its value in place from the position the
+  // check recorded (-1: absent, start === end: no value).
+  private _params: Params | undefined;
+  private _src: string;
+  private _ps = 0;
+  private _pe = 0;
+  private _t0 = -1;
+  private _t1 = -1;
   // The URI is parsed on first use: From and To are read for their tags far more often than
-  // for their URIs, and a URI parse is the most expensive part of an address.
-  private uriText: string | undefined;
+  // for their URIs, and a URI parse is the most expensive part of an address. Its text is
+  // `src[us..ue)`, sliced only when needed: parsing in place from the flat header-section
+  // string is ~30% faster than from a slice of it (a V8 sliced string).
+  private _us: number;
+  private _ue: number;
   private uriValue: Uri | undefined;
 
   /** `uri` may be given as text, which is parsed (and checked) on first access. */
   constructor(uri: Uri | string, displayName?: string, params?: Params | Record<string, string | null>) {
-    if (typeof uri === 'string') this.uriText = uri;
-    else this.uriValue = uri;
+    if (typeof uri === 'string') {
+      this._src = uri;
+      this._us = 0;
+      this._ue = uri.length;
+      this.uriValue = undefined;
+    } else {
+      this._src = '';
+      this._us = 0;
+      this._ue = 0;
+      this.uriValue = uri;
+    }
     this.displayName = displayName;
-    this.params = params instanceof Params ? params : Params.from(params ?? {});
+    this._params = params === undefined ? undefined : params instanceof Params ? params : Params.from(params);
+  }
+
+  /** @internal Set by the parser: where the URI and the checked parameter text lie in `src`. */
+  _setRaw(src: string, us: number, ue: number, ps: number, pe: number, t0: number, t1: number): void {
+    this._src = src;
+    this._us = us;
+    this._ue = ue;
+    this._ps = ps;
+    this._pe = pe;
+    this._t0 = t0;
+    this._t1 = t1;
+  }
+
+  /** Header parameters (`tag`, `expires`, `q`, …). */
+  get params(): Params {
+    let p = this._params;
+    if (p === undefined) {
+      p = new Params();
+      if (this._ps < this._pe) parseParams(this._src, this._ps, this._pe, p);
+      this._params = p;
+    }
+    return p;
+  }
+
+  set params(p: Params) {
+    this._params = p;
   }
 
   /** The address's URI. Throws {@link SipParseError} if it was received malformed. */
   get uri(): Uri {
-    if (this.uriValue === undefined) this.uriValue = parseUri(this.uriText!);
+    if (this.uriValue === undefined) this.uriValue = parseUri(this._src, this._us, this._ue);
     return this.uriValue;
   }
 
   set uri(u: Uri) {
     this.uriValue = u;
-    this.uriText = undefined;
   }
 
   /** The `tag` parameter (From/To, §19.3). */
   get tag(): string | undefined {
-    const t = this.params.get('tag');
+    if (this._params === undefined) {
+      const a = this._t0;
+      const b = this._t1;
+      return a < b ? unquote(this._src.slice(a, b)) : undefined;
+    }
+    const t = this._params.get('tag');
     return typeof t === 'string' ? t : undefined;
   }
 
@@ -71,7 +120,7 @@ export class NameAddr {
   }
 
   clone(): NameAddr {
-    return new NameAddr(this.uriValue !== undefined ? this.uriValue.clone() : this.uriText!, this.displayName, this.params.clone());
+    return new NameAddr(this.uriValue !== undefined ? this.uriValue.clone() : this._src.slice(this._us, this._ue), this.displayName, this.params.clone());
   }
 
   /** Always written in name-addr form, with the display name quoted unless it is a plain token. */
@@ -80,7 +129,7 @@ export class NameAddr {
     if (this.displayName !== undefined && this.displayName !== '') {
       s = isTokenWords(this.displayName) ? this.displayName + ' ' : quote(this.displayName) + ' ';
     }
-    const uri = this.uriValue !== undefined ? this.uriValue.toString() : this.uriText!;
+    const uri = this.uriValue !== undefined ? this.uriValue.toString() : this._src.slice(this._us, this._ue);
     return s + '<' + uri + '>' + this.params.toString();
   }
 }
@@ -133,7 +182,7 @@ export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
       while (b > i && isWs(s.charCodeAt(b - 1))) b--;
       if (b > i) displayName = s.slice(i, b);
       lt = k;
-    } else if (!(k < end && s.charCodeAt(k) === 0x3a && !sawWs) && s.indexOf('<', k) >= 0) {
+    } else if (!(k < end && s.charCodeAt(k) === 0x3a && !sawWs) && hasLt(s, k, end)) {
       // Words, then something that is neither '<' nor a scheme's ':', then a '<' later:
       // an unquoted display name with non-token characters (RFC 4475 §3.1.2.15).
       throw new SipParseError('Display name must be quoted');
@@ -148,10 +197,7 @@ export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
       throw new SipParseError('Invalid addr-spec inside <>');
     }
     checkScheme(s, uriStart, uriEnd);
-    const params = new Params();
-    const stop = parseParams(s, uriEnd + 1, end, params);
-    if (stop !== end) throw new SipParseError('Unexpected comma in address');
-    return new NameAddr(s.slice(uriStart, uriEnd), displayName, params);
+    return addressWithParams(s, uriStart, uriEnd, uriEnd + 1, end, displayName);
   }
   // addr-spec without brackets: it ends at the first ';' or whitespace.
   uriStart = i;
@@ -164,10 +210,24 @@ export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
   }
   if (uriEnd === uriStart) throw new SipParseError('Missing address');
   checkScheme(s, uriStart, uriEnd);
-  const params = new Params();
-  const stop = parseParams(s, uriEnd, end, params);
+  return addressWithParams(s, uriStart, uriEnd, uriEnd, end, displayName);
+}
+
+/**
+ * Checks the parameters `s[ps..end)` and builds the address around the URI `s[us..ue)`.
+ * Leaves the `expires` value's position in {@link watched} slots 2–3 for Contact.
+ */
+function addressWithParams(s: string, us: number, ue: number, ps: number, end: number, displayName: string | undefined): NameAddr {
+  const stop = checkParams(s, ps, end, 'tag', 'expires', '');
   if (stop !== end) throw new SipParseError('Unexpected comma in address');
-  return new NameAddr(s.slice(uriStart, uriEnd), displayName, params);
+  const a = new NameAddr('', displayName);
+  a._setRaw(s, us, ue, ps, end, watched[0]!, watched[1]!);
+  return a;
+}
+
+function hasLt(s: string, k: number, end: number): boolean {
+  const lt = s.indexOf('<', k);
+  return lt >= 0 && lt < end;
 }
 
 /**
