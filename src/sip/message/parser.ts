@@ -10,7 +10,6 @@
  * decoding V8 has) and split into lines with `indexOf`; each header line is recorded as five
  * integers, and values are only sliced out when asked for (see message.ts).
  */
-import { isAscii } from 'node:buffer';
 import { CR, HTAB, LF, SP, TOKEN, isDigit, wireToText } from './chars.js';
 import { SipParseError } from './errors.js';
 import { H, HEADER_ID_COUNT, headerIdOf } from './header-names.js';
@@ -142,7 +141,10 @@ export function parseHead(buf: Buffer, start: number, end: number, limits: SipLi
     else if (id < 32) dupLo |= 1 << id;
     else dupHi |= 1 << (id - 32);
   }
-  msg._attach(src, o.slice(0, n * 5), n, first, dupLo, dupHi, isAscii(buf.subarray(start, end)));
+  // ASCII check on the decoded string: a byte ≥ 0x80 is a latin1 char that takes two UTF-8
+  // bytes. ≈ 20 ns against ≈ 75 ns for isAscii(buf.subarray(…)), which allocates a Buffer.
+  const ascii = Buffer.byteLength(src, 'utf8') === len;
+  msg._attach(src, o.slice(0, n * 5), n, first, dupLo, dupHi, ascii);
   return msg;
 }
 
@@ -208,7 +210,7 @@ function parseStartLine(src: string, end: number): SipMessage {
   if (v === 'bad') throw new SipParseError(src.indexOf(' ', sp2 + 1) >= 0 && src.indexOf(' ', sp2 + 1) < end ? 'Whitespace in request line' : 'Invalid SIP version');
   if (v === 'other') throw new SipParseError('SIP Version Not Supported', 505);
   const req = new SipRequest(method, '');
-  req._setUriWire(src.slice(u, sp2));
+  req._setUriWire(src, u, sp2);
   req.version = src.slice(sp2 + 1, end);
   return req;
 }
