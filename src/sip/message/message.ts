@@ -38,7 +38,7 @@ import {
 } from './header-values.js';
 import { splitList, watched } from './lexer.js';
 import { scanQuoted, unquote } from './quoted-string.js';
-import { NameAddr, parseNameAddr } from './name-addr.js';
+import { NameAddr, parseNameAddr, parseNameAddrAt } from './name-addr.js';
 import { parseUri, type Uri } from './uri.js';
 import { Via, parseVia } from './via.js';
 
@@ -443,7 +443,12 @@ export abstract class SipMessageBase {
    * `typed` (values as strings) for edited messages, non-ASCII sections and folded lines.
    * Splitting and its errors come first for all lines, then parsing, as in `listItems`.
    */
-  private typedList<T>(id: number, parse: (s: string, start: number, end: number) => T, whole: (values: string[]) => T[]): T[] {
+  private typedList<T>(
+    id: number,
+    parse: (s: string, start: number, end: number) => T,
+    whole: (values: string[]) => T[],
+    fast: (s: string, start: number, end: number) => T = parse,
+  ): T[] {
     const cache = this.cache;
     if (cache !== null) {
       const hit = cache[id] as T[] | undefined;
@@ -452,11 +457,35 @@ export abstract class SipMessageBase {
     const o = this.offs;
     if (o === null || !this.ascii) return this.typed(id, whole);
     const n = this.n;
+    const src = this.src;
+    // Optimistic pass: each line parsed as one value. A value parser accepts no top-level
+    // comma and no stray quote or bracket, so when every line parses, splitting would have
+    // found one item per line and no error: the result is the same without the split scan.
+    // On any error (or a line holding several values) the exact pass below runs from the
+    // start and reports what it always did.
+    let folded = false;
+    const out: T[] = [];
+    try {
+      for (let k = 0; k < n; k++) {
+        const f = o[k * 5]!;
+        if ((f & ID_MASK) !== id) continue;
+        if ((f & FOLDED) !== 0) {
+          folded = true;
+          break;
+        }
+        out.push(fast(src, o[k * 5 + 3]!, o[k * 5 + 4]!));
+      }
+      if (!folded) {
+        (this.cache ??= newCache())[id] = out;
+        return out;
+      }
+    } catch (e) {
+      if (!(e instanceof SipParseError)) throw e;
+    }
     for (let k = 0; k < n; k++) {
       const f = o[k * 5]!;
       if ((f & ID_MASK) === id && (f & FOLDED) !== 0) return this.typed(id, whole);
     }
-    const src = this.src;
     const items = listScratch;
     let m = 0;
     let result: T[];
@@ -546,7 +575,7 @@ export abstract class SipMessageBase {
         return ((this.cache ??= newCache())[H.Contact] = []);
       }
     }
-    return this.typedList(H.Contact, parseContact, parseContacts);
+    return this.typedList(H.Contact, parseContact, parseContacts, parseContactFast);
   }
 
   /** True for `Contact: *` (a REGISTER removing every binding, §10.2.2). */
@@ -801,8 +830,21 @@ function parseAddress(s: string, a: number, b: number): NameAddr {
 }
 
 function parseContact(s: string, start = 0, end = s.length): NameAddr {
+  return contact(s, start, end, true);
+}
+
+/**
+ * parseContact without the structural URI check that precedes the full URI parse: a URI that
+ * parses passes that check, so only a failing Contact needs it, to report the same error
+ * (typedList's exact pass does that). Saves a scan of every Contact URI.
+ */
+function parseContactFast(s: string, start: number, end: number): NameAddr {
+  return contact(s, start, end, false);
+}
+
+function contact(s: string, start: number, end: number, checkUri: boolean): NameAddr {
   if (end - start === 1 && s.charCodeAt(start) === 0x2a) throw new SipParseError('* must be the only Contact');
-  const a = parseNameAddr(s, start, end);
+  const a = parseNameAddrAt(s, start, end, checkUri);
   // Where the parameter check saw `expires` (read before anything else uses the scratch).
   const e0 = watched[2]!;
   const e1 = watched[3]!;

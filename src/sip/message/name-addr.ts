@@ -151,6 +151,14 @@ function isTokenWords(s: string): boolean {
  * Throws {@link SipParseError}.
  */
 export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
+  return parseNameAddrAt(s, start, end, true);
+}
+
+/**
+ * parseNameAddr, optionally without the structural URI check (`checkUri` false), for callers
+ * that parse the URI at once and fall back to the checked parse on error. @internal
+ */
+export function parseNameAddrAt(s: string, start: number, end: number, checkUri: boolean): NameAddr {
   let i = skipWs(s, start, end);
   let displayName: string | undefined;
   let uriStart: number;
@@ -196,7 +204,7 @@ export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
     if (uriEnd === uriStart || isWs(s.charCodeAt(uriStart)) || isWs(s.charCodeAt(uriEnd - 1))) {
       throw new SipParseError('Invalid addr-spec inside <>');
     }
-    checkScheme(s, uriStart, uriEnd);
+    if (checkUri) checkScheme(s, uriStart, uriEnd);
     return addressWithParams(s, uriStart, uriEnd, uriEnd + 1, end, displayName);
   }
   // addr-spec without brackets: it ends at the first ';' or whitespace.
@@ -209,7 +217,7 @@ export function parseNameAddr(s: string, start = 0, end = s.length): NameAddr {
     uriEnd++;
   }
   if (uriEnd === uriStart) throw new SipParseError('Missing address');
-  checkScheme(s, uriStart, uriEnd);
+  if (checkUri) checkScheme(s, uriStart, uriEnd);
   return addressWithParams(s, uriStart, uriEnd, uriEnd, end, displayName);
 }
 
