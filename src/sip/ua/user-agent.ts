@@ -327,7 +327,22 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       ...(endpoint.digest === undefined ? {} : { digest: endpoint.digest }),
       ...(options.maxSubscriptions === undefined ? {} : { maxSubscriptions: options.maxSubscriptions }),
     });
-    const packages = options.eventPackages ?? {};
+    // A package's state() is application code: an exception is reported like a listener's,
+    // and the NOTIFY goes without a body instead of the notifier's work stopping half-way.
+    const packages: Record<string, EventPackage> = {};
+    for (const [name, pkg] of Object.entries(options.eventPackages ?? {})) {
+      packages[name] = {
+        ...pkg,
+        state: (sub) => {
+          try {
+            return pkg.state(sub);
+          } catch (e) {
+            this.reportError(e, `${name} package state listener`);
+            return undefined;
+          }
+        },
+      };
+    }
     const served = [...new Set(Object.keys(packages).map((name) => name.toLowerCase()))];
     this.notifier =
       served.length === 0

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { DigestServer, ManualClock, passwordLookup, parseUri, type SipRequest, type SipUri } from '../../../src/sip/index.js';
 import { SipEndpoint, directDestination, sendOnce } from '../../../src/sip/ua/index.js';
-import { UserAgentError, type UserAgent } from '../../../src/sip/ua/session-index.js';
+import { UserAgent, UserAgentError } from '../../../src/sip/ua/session-index.js';
 import type { ClientSubscription, ClientSubscriptionEvents, EventPackage, NotifierSubscription, NotifierTerminationReason } from '../../../src/sip/ua/subscription-index.js';
 import { agent, next, sdp, uriOf } from './ua-fixtures.js';
 
@@ -215,6 +215,33 @@ describe('UserAgent subscriptions (RFC 6665)', () => {
     await until(() => seen.notifies.length === 2);
     expect([seen.notifies[1]!.state, sub.state]).toEqual(['active', 'active']);
     expect(seen.notifies[1]!.body.toString()).toContain('entity="201"');
+  });
+
+  it("a package's state() that throws is reported on 'error', and the NOTIFY goes without a body", async () => {
+    // Not from the fixtures: their agents fail the test on any reported error.
+    const broken = await UserAgent.start({
+      listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }],
+      stopTimeoutMs: 500,
+      eventPackages: {
+        dialog: {
+          contentType: 'application/dialog-info+xml',
+          state: () => {
+            throw new Error('no such extension');
+          },
+        },
+      },
+    });
+    try {
+      const reported: [unknown, string][] = [];
+      broken.on('error', (e, context) => reported.push([e, context]));
+      const alice = await agent('alice');
+      const seen = record(alice.subscribe(uriOf(broken, '201'), { event: 'dialog' }));
+      await until(() => seen.notifies.length === 1);
+      expect([seen.notifies[0]!.state, seen.notifies[0]!.body.length, seen.notifies[0]!.contentType]).toEqual(['active', 0, undefined]);
+      expect(reported.map(([e, context]) => [(e as Error).message, context])).toEqual([['no such extension', 'dialog package state listener']]);
+    } finally {
+      await broken.stop();
+    }
   });
 
   it('a NOTIFY for no subscription gets 481, in a dialog or outside', async () => {
