@@ -99,6 +99,8 @@ describe('UserAgent', () => {
     expect(location.lookup('sip:alice@127.0.0.1')[0]?.cseq).toBe(firstSeq);
     clock.advance(1);
     await until(() => (location.lookup('sip:alice@127.0.0.1')[0]?.cseq ?? 0) > firstSeq);
+    // The binding changes when the registrar handles the REGISTER; its 200 is still in flight.
+    await until(() => registered.length === 2);
     expect(registered).toEqual([120, 120]);
     // The registrar's location service knows where alice is: call her there.
     alice.on('invite', (c) => void c.accept({ body: sdp(5000) }));
