@@ -232,6 +232,19 @@ export abstract class SipMessageBase {
     return out;
   }
 
+  /**
+   * @internal Whether header id `id` has a line after `first` (its first line): the parser's
+   * bit per repeated id when there is one, else a scan.
+   */
+  _repeats(id: number, first: number): boolean {
+    return this.first !== null ? ((id < 32 ? this.dupLo >>> id : this.dupHi >>> (id - 32)) & 1) === 1 : this._findId(id, first + 1) >= 0;
+  }
+
+  /** @internal Index of the first line with header id `id` (-1: none). */
+  _firstId(id: number): number {
+    return this.firstById(id);
+  }
+
   private firstById(id: number): number {
     if (this.first !== null) return this.first[id]!;
     const count = this.headerCount;
@@ -413,9 +426,7 @@ export abstract class SipMessageBase {
       cache[id] = ABSENT;
       return undefined;
     }
-    const dup =
-      this.first !== null ? ((id < 32 ? this.dupLo >>> id : this.dupHi >>> (id - 32)) & 1) === 1 : this._findId(id, i + 1) >= 0;
-    if (dup) throw new SipParseError(`Invalid ${name} header: appears more than once`);
+    if (this._repeats(id, i)) throw new SipParseError(`Invalid ${name} header: appears more than once`);
     let result: T;
     try {
       const o = this.offs;
@@ -571,7 +582,7 @@ export abstract class SipMessageBase {
     if (o !== null && this.ascii && this.cache?.[H.Contact] === undefined) {
       // `Contact: *` alone (what parseContacts checks with trim()).
       const i = this.firstById(H.Contact);
-      if (i >= 0 && this._findId(H.Contact, i + 1) < 0 && isStar(this.src, o[i * 5 + 3]!, o[i * 5 + 4]!)) {
+      if (i >= 0 && !this._repeats(H.Contact, i) && isStar(this.src, o[i * 5 + 3]!, o[i * 5 + 4]!)) {
         return ((this.cache ??= newCache())[H.Contact] = []);
       }
     }
