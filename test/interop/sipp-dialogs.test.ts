@@ -12,29 +12,16 @@ import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseMessage, serializeMessage, SipParseError, type SipMessage } from '../../src/sip/message/index.js';
+import { parseMessage, SipParseError, type SipMessage } from '../../src/sip/message/index.js';
 import { TransactionLayer } from '../../src/sip/transaction/index.js';
-import { TransportError, type Destination, type SipTransport } from '../../src/sip/transport/types.js';
 import { DialogManager, type TerminationReason } from '../../src/sip/dialog/index.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
+import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
 });
-
-/** The smallest UDP SipTransport: one socket, serialize on send. */
-class UdpTransport implements SipTransport {
-  constructor(private readonly socket: Socket) {}
-  send(message: SipMessage, d: Destination): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.send(serializeMessage(message), d.port, d.address, (err) => (err ? reject(new TransportError(err.message, d)) : resolve()));
-    });
-  }
-  isReliable(): boolean {
-    return false;
-  }
-}
 
 let socket: Socket | undefined;
 let layer: TransactionLayer | undefined;
@@ -67,7 +54,7 @@ async function startUas(answerAfterPrack: boolean): Promise<Uas> {
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   const port = s.address().port;
   const stats: Uas['stats'] = { invites: 0, acks: 0, pracks: 0, malformed: 0, ended: new Map() };
-  const l = new TransactionLayer({ transport: new UdpTransport(s), timers: { T1: 500, T2: 4000 }, user: { onRequest: () => undefined } });
+  const l = new TransactionLayer({ transport: new UdpSocketTransport(s), timers: { T1: 500, T2: 4000 }, user: { onRequest: () => undefined } });
   layer = l;
   const m: DialogManager = new DialogManager({
     layer: l,

@@ -9,28 +9,15 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createResponse, parseMessage, serializeMessage, SipParseError, type SipMessage, type SipResponse } from '../../src/sip/message/index.js';
+import { createResponse, parseMessage, SipParseError, type SipMessage, type SipResponse } from '../../src/sip/message/index.js';
 import { TransactionLayer, type InviteServerTransaction } from '../../src/sip/transaction/index.js';
-import { TransportError, type Destination, type SipTransport } from '../../src/sip/transport/types.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
+import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
 });
-
-/** The smallest UDP SipTransport: one socket, serialize on send. */
-class UdpTransport implements SipTransport {
-  constructor(private readonly socket: Socket) {}
-  send(message: SipMessage, d: Destination): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.send(serializeMessage(message), d.port, d.address, (err) => (err ? reject(new TransportError(err.message, d)) : resolve()));
-    });
-  }
-  isReliable(): boolean {
-    return false;
-  }
-}
 
 interface Call {
   ok: SipResponse;
@@ -88,7 +75,7 @@ describe('sipp uac against a UAS on TransactionLayer', () => {
     };
 
     const l = new TransactionLayer({
-      transport: new UdpTransport(s),
+      transport: new UdpSocketTransport(s),
       timers: { T1, T2 },
       user: {
         onRequest(tx) {
