@@ -15,9 +15,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage, SipParseError, type SipMessage } from '../../src/sip/message/index.js';
 import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { DialogManager, type TerminationReason } from '../../src/sip/dialog/index.js';
-import { freeUdpPort } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
+import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
@@ -108,17 +108,7 @@ async function sippArgs(port: number, extra: string[]): Promise<string[]> {
   return [
     `127.0.0.1:${port}`,
     ...extra,
-    '-p',
-    String(await freeUdpPort()),
-    '-mp',
-    String(await freeUdpPort(true)),
-    '-i',
-    '127.0.0.1',
-    '-bind_local',
-    '-nostdin',
-    '-timeout',
-    '30s',
-    '-timeout_error',
+    ...(await sippLocalArgs('30s')),
   ];
 }
 

@@ -11,9 +11,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage, SipParseError, type SipMessage } from '../../src/sip/message/index.js';
 import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { Notifier, SubscriptionRouter, type NotifierTerminationReason } from '../../src/sip/ua/subscription-index.js';
-import { freeUdpPort } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
+import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
@@ -84,17 +84,7 @@ describe('sipp as subscriber, Notifier over UDP', () => {
         '10',
         '-l',
         '5',
-        '-p',
-        String(await freeUdpPort()),
-        '-mp',
-        String(await freeUdpPort(true)),
-        '-i',
-        '127.0.0.1',
-        '-bind_local',
-        '-nostdin',
-        '-timeout',
-        '30s',
-        '-timeout_error',
+        ...(await sippLocalArgs('30s')),
       ],
       { timeoutMs: 40_000, cwd: tmpdir() },
     );

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createResponse, parseMessage, SipParseError, type SipMessage, type SipResponse } from '../../src/sip/message/index.js';
 import { TransactionLayer, type InviteServerTransaction } from '../../src/sip/transaction/index.js';
-import { freeUdpPort } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
+import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
@@ -156,17 +156,7 @@ describe('sipp uac against a UAS on TransactionLayer', () => {
         '25',
         '-lost',
         '10',
-        '-p',
-        String(await freeUdpPort()),
-        '-mp',
-        String(await freeUdpPort(true)),
-        '-i',
-        '127.0.0.1',
-        '-bind_local',
-        '-nostdin',
-        '-timeout',
-        '30s',
-        '-timeout_error',
+        ...(await sippLocalArgs('30s')),
       ],
       { timeoutMs: 34_000, cwd: tmpdir() },
     );

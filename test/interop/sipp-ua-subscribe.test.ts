@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UserAgent } from '../../src/sip/ua/session-index.js';
 import type { NotifierTerminationReason } from '../../src/sip/ua/subscription-index.js';
-import { freeUdpPort } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
+import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
@@ -61,17 +61,7 @@ describe('sipp as subscriber, UserAgent as notifier over UDP', () => {
         '10',
         '-l',
         '5',
-        '-p',
-        String(await freeUdpPort()),
-        '-mp',
-        String(await freeUdpPort(true)),
-        '-i',
-        '127.0.0.1',
-        '-bind_local',
-        '-nostdin',
-        '-timeout',
-        '30s',
-        '-timeout_error',
+        ...(await sippLocalArgs('30s')),
       ],
       { timeoutMs: 40_000, cwd: tmpdir() },
     );
