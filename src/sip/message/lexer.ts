@@ -130,10 +130,24 @@ export function checkParams(s: string, i: number, end: number, w0: string, w1: s
  * element. An empty element (`a,,b`, a trailing comma) is an error: the §25 grammar has none.
  */
 export function splitList(s: string): string[] {
+  const ranges: number[] = [];
+  const m = splitRange(s, 0, s.length, ranges, 0);
   const out: string[] = [];
-  let start = 0;
-  let i = 0;
-  const end = s.length;
+  for (let k = 0; k < m; k += 2) {
+    const a = ranges[k]!;
+    const b = ranges[k + 1]!;
+    out.push(a === 0 && b === s.length ? s : s.slice(a, b));
+  }
+  return out;
+}
+
+/**
+ * The splitting behind `splitList`, on `s[start..end)`: appends each item's trimmed range to `out` from index
+ * `m`; returns the new length. Used in place on a header section to avoid slicing.
+ */
+export function splitRange(s: string, start: number, end: number, out: number[], m: number): number {
+  let from = start;
+  let i = start;
   let angle = false;
   while (i <= end) {
     const c = i < end ? s.charCodeAt(i) : 0x2c;
@@ -146,18 +160,19 @@ export function splitList(s: string): string[] {
     if (c === 0x3c) angle = true;
     else if (c === 0x3e) angle = false;
     else if (c === 0x2c && !angle) {
-      let a = start;
+      let a = from;
       let b = i;
       while (a < b && isWs(s.charCodeAt(a))) a++;
       while (b > a && isWs(s.charCodeAt(b - 1))) b--;
       if (a === b) throw new SipParseError('Empty element in header list');
-      out.push(a === 0 && b === end ? s : s.slice(a, b));
-      start = i + 1;
+      out[m++] = a;
+      out[m++] = b;
+      from = i + 1;
     }
     i++;
   }
   if (angle) throw new SipParseError('Unterminated <');
-  return out;
+  return m;
 }
 
 /** Parses a whole value that must be an unsigned decimal no larger than `max`. */

@@ -36,8 +36,8 @@ import {
   type SessionExpires,
   type SubscriptionState,
 } from './header-values.js';
-import { splitList, watched } from './lexer.js';
-import { scanQuoted, unquote } from './quoted-string.js';
+import { splitList, splitRange, watched } from './lexer.js';
+import { unquote } from './quoted-string.js';
 import { NameAddr, parseNameAddr, parseNameAddrAt } from './name-addr.js';
 import { parseUri, type Uri } from './uri.js';
 import { Via, parseVia } from './via.js';
@@ -756,40 +756,6 @@ function isStar(s: string, a: number, b: number): boolean {
   while (a < b && isTrimmed(s.charCodeAt(a))) a++;
   while (b > a && isTrimmed(s.charCodeAt(b - 1))) b--;
   return b - a === 1 && s.charCodeAt(a) === 0x2a;
-}
-
-/**
- * `splitList` on `s[start..end)`, appending each item's trimmed range to `out` from index
- * `m`; returns the new length. Same grammar and errors as `splitList`.
- */
-function splitRange(s: string, start: number, end: number, out: number[], m: number): number {
-  let from = start;
-  let i = start;
-  let angle = false;
-  while (i <= end) {
-    const c = i < end ? s.charCodeAt(i) : 0x2c;
-    if (c === 0x22 && !angle) {
-      const q = scanQuoted(s, i, end);
-      if (q < 0) throw new SipParseError('Unterminated quoted string');
-      i = q;
-      continue;
-    }
-    if (c === 0x3c) angle = true;
-    else if (c === 0x3e) angle = false;
-    else if (c === 0x2c && !angle) {
-      let a = from;
-      let b = i;
-      while (a < b && isWs(s.charCodeAt(a))) a++;
-      while (b > a && isWs(s.charCodeAt(b - 1))) b--;
-      if (a === b) throw new SipParseError('Empty element in header list');
-      out[m++] = a;
-      out[m++] = b;
-      from = i + 1;
-    }
-    i++;
-  }
-  if (angle) throw new SipParseError('Unterminated <');
-  return m;
 }
 
 /**
