@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DigestServer, ManualClock, passwordLookup } from '../../../src/sip/index.js';
 import { SessionFailedError, answerDirection, sdpDirection, setSdpDirection } from '../../../src/sip/ua/session-index.js';
-import { agent, next, sdp, uriOf } from './ua-fixtures.js';
+import { agent, answeredCall, next, sdp, uriOf } from './ua-fixtures.js';
 
 describe('INVITE sessions between two user agents', () => {
   it('rings with early media, answers, and the caller hangs up', async () => {
@@ -49,10 +49,7 @@ describe('INVITE sessions between two user agents', () => {
   it('the callee hangs up', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
-    bob.on('invite', (c) => void c.accept({ body: sdp(5000) }));
-    const call = alice.invite(uriOf(bob), { body: sdp(4000) });
-    await call.answered;
-    const [callee] = [...bob.sessions];
+    const { call, callee } = await answeredCall(alice, bob);
     await next(callee!, 'confirmed');
     expect((await callee!.bye())?.status).toBe(200);
     expect((await call.ended).reason).toBe('remote-bye');
@@ -145,10 +142,7 @@ describe('INVITE sessions between two user agents', () => {
   it('hold and unhold with re-INVITEs: the callee sees remote-hold and answers with the mirrored direction', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
-    bob.on('invite', (c) => void c.accept({ body: sdp(5000) }));
-    const call = alice.invite(uriOf(bob), { body: sdp(4000) });
-    await call.answered;
-    const [callee] = [...bob.sessions];
+    const { call, callee } = await answeredCall(alice, bob);
     const holds: boolean[] = [];
     callee!.on('remote-hold', (h) => holds.push(h));
     const held = await call.hold();
@@ -169,10 +163,7 @@ describe('INVITE sessions between two user agents', () => {
   it('the callee can put the caller on hold too', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
-    bob.on('invite', (c) => void c.accept({ body: sdp(5000) }));
-    const call = alice.invite(uriOf(bob), { body: sdp(4000) });
-    await call.answered;
-    const [callee] = [...bob.sessions];
+    const { call, callee } = await answeredCall(alice, bob);
     await next(callee!, 'confirmed');
     const remoteHold = next(call, 'remote-hold');
     await callee!.hold();
@@ -256,10 +247,7 @@ describe('INVITE sessions between two user agents', () => {
   it('stop() ends every session: BYE for established calls', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
-    bob.on('invite', (c) => void c.accept({ body: sdp(5000) }));
-    const call = alice.invite(uriOf(bob), { body: sdp(4000) });
-    await call.answered;
-    const [callee] = [...bob.sessions];
+    const { call, callee } = await answeredCall(alice, bob);
     await alice.stop();
     expect((await call.ended).reason).toBe('local-bye');
     expect((await callee!.ended).reason).toBe('remote-bye');

@@ -40,3 +40,15 @@ export function sdp(port: number, dir = 'sendrecv'): string {
 export function next<E extends EventMap, K extends keyof E & string>(emitter: TypedEmitter<E>, event: K): Promise<E[K]> {
   return new Promise((resolve) => emitter.once(event, (...args: E[K]) => resolve(args)));
 }
+
+/**
+ * `caller` calls `callee`, which accepts with an SDP answer; resolves once the call is
+ * answered, with both ends of it (the callee's session may not have seen the ACK yet).
+ */
+export async function answeredCall(caller: UserAgent, callee: UserAgent) {
+  callee.on('invite', (c) => void c.accept({ body: sdp(5000) }));
+  const call = caller.invite(uriOf(callee), { body: sdp(4000) });
+  await call.answered;
+  const [incoming] = [...callee.sessions];
+  return { call, callee: incoming };
+}

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DigestServer, ManualClock, createResponse, parseUri, passwordLookup, type SipUri } from '../../../src/sip/index.js';
 import { LocationService, Registrar, SipEndpoint, directDestination, sendOnce } from '../../../src/sip/ua/index.js';
 import { UserAgentError } from '../../../src/sip/ua/session-index.js';
-import { agent, next, sdp, uriOf } from './ua-fixtures.js';
+import { agent, answeredCall, next, sdp, uriOf } from './ua-fixtures.js';
 
 function registrarFor(users: Record<string, string>) {
   const location = new LocationService({ clock: new ManualClock() });
@@ -139,10 +139,7 @@ describe('UserAgent', () => {
   it('INFO inside a session reaches the info event and is answered 200', async () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
-    bob.on('invite', (c) => void c.accept({ body: sdp(5000) }));
-    const call = alice.invite(uriOf(bob), { body: sdp(4000) });
-    await call.answered;
-    const [callee] = [...bob.sessions];
+    const { call, callee } = await answeredCall(alice, bob);
     const info = next(callee!, 'info');
     const res = await call.sendRequest('INFO', { contentType: 'application/dtmf-relay', body: 'Signal=5\r\nDuration=160\r\n' });
     expect(res?.status).toBe(200);
