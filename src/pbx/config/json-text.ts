@@ -48,7 +48,7 @@ class JsonReader {
 
   fail(what: string, expected: string, at = this.pos): never {
     const c = this.text[at];
-    const found = c === undefined ? 'Unexpected end of JSON input' : `${what} ${JSON.stringify(c)} in JSON`;
+    const found = c === undefined ? 'Unexpected end of JSON input' : what === 'Duplicate property' ? what : `${what} ${JSON.stringify(c)} in JSON`;
     const { line, column } = lineColumn(this.text, at);
     throw new JsonSyntaxError(`${found} (${expected})`, at, line, column);
   }

@@ -378,6 +378,7 @@ export const configSchema = {
     },
     groupMember: {
       description: 'A group member: an extension of this tenant or an external number.',
+      'x-hint': 'e.g. {"extension": "1001"} or {"external": "+15551230000"}',
       oneOf: [
         {
           type: 'object',

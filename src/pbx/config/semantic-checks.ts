@@ -88,7 +88,7 @@ function tenantProblems(t: TenantConfig, at: string, add: (path: string, message
         }
       } catch (e) {
         if (!(e instanceof DialPatternError)) throw e;
-        add(`${rp}.patterns[${pi}]`, `${e.reason} at position ${e.position} of "${p}"`, 'patterns start with "_": X is 0-9, Z 1-9, N 2-9, [1-5,7] a class, "." or "!" at the end');
+        add(`${rp}.patterns[${pi}]`, `"${p}" at position ${e.position}: ${e.reason}`, 'patterns start with "_": X is 0-9, Z 1-9, N 2-9, [1-5,7] a class, "." or "!" at the end');
       }
     });
     r.trunks.forEach((name, i) => {

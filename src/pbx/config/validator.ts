@@ -87,7 +87,8 @@ function validate(value: unknown, s0: JsonSchema, root: JsonSchema, path: string
   }
   if (!fitsType(value, s.type)) {
     const t = jsonType(value);
-    problem(`must be ${typeNoun[s.type as JsonType]}, not ${t === 'integer' || t === 'number' ? 'a number' : typeNoun[t]}`);
+    const got = t === 'object' || t === 'array' ? typeNoun[t] : show(value);
+    problem(`must be ${typeNoun[s.type as JsonType]} (got ${got})`);
     return;
   }
   if (s.enum !== undefined && !s.enum.includes(value as string)) {
@@ -130,7 +131,7 @@ function validate(value: unknown, s0: JsonSchema, root: JsonSchema, path: string
     for (const name of s.required ?? []) {
       if (!Object.prototype.hasOwnProperty.call(value, name)) {
         const sub = props[name];
-        const hint = sub === undefined ? undefined : resolve(sub, root).description;
+        const hint = sub === undefined ? undefined : resolve(sub, root)['x-hint'];
         out.push(hint === undefined ? { path: joinPath(path, name), message: 'is required' } : { path: joinPath(path, name), message: 'is required', hint });
       }
     }
@@ -154,16 +155,26 @@ function validate(value: unknown, s0: JsonSchema, root: JsonSchema, path: string
   }
 }
 
-/** The branches that a `type` const tells apart, or undefined when they are not like that. */
-function discriminator(branches: readonly JsonSchema[], root: JsonSchema): string[] | undefined {
-  const tags: string[] = [];
-  for (const b of branches) {
-    const t = resolve(b, root).properties?.['type'];
-    const tag = t === undefined ? undefined : resolve(t, root).const;
-    if (typeof tag !== 'string') return undefined;
-    tags.push(tag);
+/**
+ * A property whose value tells the branches apart: in every branch it is a string `const` or
+ * `enum`, with no value shared by two branches (`type` in destinations, `transport` in listen).
+ */
+function discriminator(branches: readonly JsonSchema[], root: JsonSchema): { name: string; tags: string[][] } | undefined {
+  const first = branches[0]?.properties;
+  if (first === undefined) return undefined;
+  for (const name of Object.keys(first)) {
+    const tags: string[][] = [];
+    for (const b of branches) {
+      const p = b.properties?.[name];
+      const r = p === undefined ? undefined : resolve(p, root);
+      const values = r?.const !== undefined ? [r.const] : r?.enum;
+      if (values === undefined || !values.every((v) => typeof v === 'string')) break;
+      tags.push(values as string[]);
+    }
+    const all = tags.flat();
+    if (tags.length === branches.length && new Set(all).size === all.length) return { name, tags };
   }
-  return tags;
+  return undefined;
 }
 
 function validateOneOf(value: unknown, s: JsonSchema, root: JsonSchema, path: string, out: SchemaProblem[]): void {
@@ -171,22 +182,25 @@ function validateOneOf(value: unknown, s: JsonSchema, root: JsonSchema, path: st
   const withHint = (p: SchemaProblem): SchemaProblem =>
     p.hint === undefined && s['x-hint'] !== undefined && p.path === path ? { ...p, hint: s['x-hint'] } : p;
 
-  const tags = discriminator(branches, root);
-  if (tags !== undefined) {
+  const d = discriminator(branches, root);
+  if (d !== undefined) {
+    const all = d.tags.flat();
+    const options = all.map(show).join(', ');
     if (!isObject(value)) {
-      out.push(withHint({ path, message: `must be an object with "type": one of ${tags.map(show).join(', ')}` }));
+      out.push(withHint({ path, message: `must be an object with "${d.name}": one of ${options}` }));
       return;
     }
-    if (!Object.prototype.hasOwnProperty.call(value, 'type')) {
-      out.push(withHint({ path: joinPath(path, 'type'), message: `is required: one of ${tags.map(show).join(', ')}` }));
+    if (!Object.prototype.hasOwnProperty.call(value, d.name)) {
+      out.push(withHint({ path: joinPath(path, d.name), message: `is required: one of ${options}` }));
       return;
     }
-    const i = tags.indexOf(value['type'] as string);
+    const tag = value[d.name];
+    const i = d.tags.findIndex((t) => t.includes(tag as string));
     if (i < 0) {
-      const near = typeof value['type'] === 'string' ? nearest(value['type'], tags) : undefined;
+      const near = typeof tag === 'string' ? nearest(tag, all) : undefined;
       out.push({
-        path: joinPath(path, 'type'),
-        message: `must be one of ${tags.map(show).join(', ')} (got ${show(value['type'])}${near === undefined ? '' : `; did you mean ${show(near)}?`})`,
+        path: joinPath(path, d.name),
+        message: `must be one of ${options} (got ${show(tag)}${near === undefined ? '' : `; did you mean ${show(near)}?`})`,
       });
       return;
     }
@@ -199,7 +213,7 @@ function validateOneOf(value: unknown, s: JsonSchema, root: JsonSchema, path: st
   const fitting = branches.filter((b) => (b.const !== undefined ? typeof b.const === typeof value : fitsType(value, b.type)));
   if (fitting.length === 0) {
     const nouns = branches.map((b) => (b.const !== undefined ? show(b.const) : typeNoun[(b.type ?? 'object') as JsonType]));
-    out.push(withHint({ path, message: `must be ${nouns.join(' or ')}` }));
+    out.push(withHint({ path, message: `must be ${[...new Set(nouns)].join(' or ')}` }));
     return;
   }
   const results = fitting.map((b) => {
@@ -209,6 +223,12 @@ function validateOneOf(value: unknown, s: JsonSchema, root: JsonSchema, path: st
   });
   if (results.some((r) => r.problems.length === 0)) return;
   const keyed = isObject(value) ? results.find((r) => (r.b.required ?? []).every((k) => Object.prototype.hasOwnProperty.call(value, k))) : undefined;
+  if (keyed === undefined && isObject(value) && fitting.length > 1 && fitting.every((b) => b.type === 'object' && (b.required ?? []).length > 0)) {
+    // An object that has the required properties of no branch: say which ones would do.
+    const keys = fitting.map((b) => (b.required ?? []).map((k) => `"${k}"`).join(' and '));
+    out.push(withHint({ path, message: `needs ${[...new Set(keys)].join(' or ')}` }));
+    return;
+  }
   const chosen = keyed ?? results.reduce((best, r) => (r.problems.length < best.problems.length ? r : best));
   for (const p of chosen.problems) out.push(withHint(p));
 }
