@@ -264,14 +264,13 @@ export class SdpNegotiator {
   }
 
   /**
-   * Answer the peer's offer (or re-offer). Any pending offer of ours is dropped (the SIP layer
-   * settles glare before the body gets here).
+   * Answer the peer's offer (or re-offer). A pending offer of ours is dropped once the answer
+   * is made (the SIP layer settles glare, RFC 3261 §14.2, before the body gets here).
    *
    * @throws SdpNegotiationError 488 when no audio stream can be accepted, 400 when the body is
-   *   not SDP. The negotiator's state is unchanged then.
+   *   not SDP. The negotiator's state (a pending offer included) is unchanged then.
    */
   receiveOffer(sdp: string | Uint8Array): { answer: string; media: NegotiatedMedia } {
-    this.pending = undefined;
     const sd = parse(sdp);
     let accepted: { index: number; codec: RtpMap; maps: RtpMap[]; connection: SdpConnection } | undefined;
     sd.media.forEach((m, index) => {
@@ -308,6 +307,7 @@ export class SdpNegotiator {
     const negotiated = this.negotiated(sd, offered, codec, maps, index, direction, offeredDirection, remoteHold, mux);
     this.learnPayloadTypes(maps);
     this.exchange = { media, negotiated };
+    this.pending = undefined;
     return { answer, media: negotiated };
   }
 
