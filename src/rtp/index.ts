@@ -58,5 +58,5 @@ export type { JitterTargetRule, QuantileTargetRuleOptions } from './jitter-targe
 export { PortPool } from './port-pool.js';
 export type { PortPoolOptions } from './port-pool.js';
 export { RtpSession } from './rtp-session.js';
-export type { RtpSessionOptions, RtpSessionEvents, RtpRemote } from './rtp-session.js';
+export type { RtpSessionOptions, RtpSessionEvents, RtpRemote, RtpForward } from './rtp-session.js';
 export { VoipMetricsCollector } from './voip-metrics.js';

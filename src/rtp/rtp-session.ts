@@ -20,6 +20,25 @@ export interface RtpRemote {
   rtcpPort?: number;
 }
 
+/**
+ * Where a session relays its packets (see {@link RtpSession.forwardTo}).
+ *
+ * @example
+ * ```ts
+ * const forward: RtpForward = { target: otherLeg, payloadType: 8, transcode: muToATable };
+ * ```
+ */
+export interface RtpForward {
+  /** The session that sends the packets on. */
+  target: RtpSession;
+  /** Payload type of the audio on the target's stream. */
+  payloadType: number;
+  /** Payload type of telephone-events there; undefined drops them (the digits are still reported here). */
+  telephoneEventPayloadType?: number;
+  /** A 256-entry byte map applied to audio payloads (µ-law ↔ A-law); undefined copies them. */
+  transcode?: Uint8Array;
+}
+
 /** Options of {@link RtpSession.open}. */
 export interface RtpSessionOptions {
   /** Local address to bind; '0.0.0.0' by default ('::' or an IPv6 address for IPv6). */
@@ -138,8 +157,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly pool: PortPool | undefined;
   private readonly pooledPort: number | undefined;
   private readonly mux: boolean;
-  private readonly pt: number;
-  private readonly tePt: number;
+  private pt: number;
+  private tePt: number;
   private readonly rate: number;
   private readonly frameTs: number;
   private readonly symmetric: boolean;
@@ -171,6 +190,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly inFlight = new Uint8Array(32);
   private ringNext = 0;
   private readonly rtcpOut = Buffer.allocUnsafe(1500);
+  /** Where accepted packets go instead of the jitter buffer while relaying (see {@link forwardTo}). */
+  private forward: RtpForward | undefined;
+  /** Relay continuity: the source SSRC last relayed and the offsets mapping it onto our numbering. */
+  private relaySource = -1;
+  private relaySeqOffset = 0;
+  private relayTsOffset = 0;
+  private relayMaxSeq = 0;
+  private readonly relayScratch = new Uint8Array(1500);
 
   private constructor(
     options: RtpSessionOptions,
@@ -295,6 +322,102 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   /**
+   * Changes the negotiated payload types (after an SDP offer/answer picked them): audio frames
+   * are sent with `payloadType`, RFC 4733 events with `telephoneEventPayloadType`, and only
+   * these two can latch symmetric RTP.
+   *
+   * @example
+   * ```ts
+   * session.setPayloadTypes(8, 96); // PCMA, telephone-event on 96 as the peer's offer said
+   * ```
+   */
+  setPayloadTypes(payloadType: number, telephoneEventPayloadType = this.tePt): void {
+    this.pt = payloadType;
+    this.tePt = telephoneEventPayloadType;
+  }
+
+  /** The audio payload type frames are sent with. */
+  get payloadType(): number {
+    return this.pt;
+  }
+
+  /** The RFC 4733 telephone-event payload type. */
+  get telephoneEventPayloadType(): number {
+    return this.tePt;
+  }
+
+  /**
+   * Relays every accepted packet of this session to another one (a bridge, or a B2BUA's
+   * anchored media) instead of the jitter buffer: audio with `forward.payloadType` (µ-law ↔
+   * A-law through `forward.transcode`, a 256-entry table, when the legs differ),
+   * telephone-events with `forward.telephoneEventPayloadType` (dropped when the other leg has
+   * none; `dtmf` events are still emitted here). `undefined` stops relaying. Reception
+   * statistics (for RTCP) and the media timeout keep running.
+   *
+   * @example
+   * ```ts
+   * a.forwardTo({ target: b, payloadType: 0, telephoneEventPayloadType: 101 });
+   * b.forwardTo({ target: a, payloadType: 8, telephoneEventPayloadType: 101, transcode: MU_TO_A });
+   * ```
+   */
+  forwardTo(forward: RtpForward | undefined): void {
+    this.forward = forward;
+  }
+
+  /**
+   * Sends a packet received elsewhere as part of our stream: payload untouched (or mapped
+   * byte by byte through `transcode`), our SSRC, and sequence numbers and timestamps offset so
+   * they continue ours — gaps and reordering in the source stay visible to the receiver, as
+   * they should (RFC 3550 §7.1 on translators keeping the timing). A new source SSRC starts a
+   * new mapping with the marker bit set. Allocates nothing: the datagram is built in the send
+   * ring.
+   *
+   * @example
+   * ```ts
+   * a.on('rtp', (packet) => b.relay(packet, 0));
+   * ```
+   */
+  relay(packet: RtpPacket, payloadType: number, transcode?: Uint8Array): void {
+    let marker = packet.marker;
+    const seqIn = packet.sequenceNumber;
+    if (packet.ssrc !== this.relaySource) {
+      this.relaySource = packet.ssrc;
+      this.relaySeqOffset = (this.seq - seqIn) & 0xffff;
+      this.relayTsOffset = (this.ts - packet.timestamp) >>> 0;
+      this.relayMaxSeq = (this.seq - 1) & 0xffff;
+      marker = true;
+    }
+    const seq = (seqIn + this.relaySeqOffset) & 0xffff;
+    const ts = (packet.timestamp + this.relayTsOffset) >>> 0;
+    let payload = packet.payload;
+    if (transcode !== undefined && payloadType !== this.tePt) {
+      const out = this.relayScratch.subarray(0, payload.length);
+      for (let i = 0; i < payload.length; i++) out[i] = transcode[payload[i]!]!;
+      payload = out;
+    }
+    // Our own numbering resumes after the newest relayed packet when the relay stops.
+    if (((seq - this.relayMaxSeq) & 0xffff) < 0x8000) {
+      this.relayMaxSeq = seq;
+      this.seq = seq;
+      this.ts = ts;
+      this.sendRtp(payloadType, marker, ts, payload);
+      if (payloadType !== this.tePt) this.ts = (ts + this.frameTs) >>> 0;
+      else this.ts = ts;
+      return;
+    }
+    // A late (reordered) packet: send it with its mapped numbers, leave ours alone.
+    const seqSave = this.seq;
+    this.seq = seq;
+    this.sendRtp(payloadType, marker, ts, payload);
+    this.seq = seqSave;
+  }
+
+  /** Forget the relay mapping: the next relayed packet starts a new one (after an unbridge). */
+  resetRelay(): void {
+    this.relaySource = -1;
+  }
+
+  /**
    * Sends a DTMF digit as RFC 4733 telephone-events: one update per frame interval, the
    * marker on the first, three end packets. Resolves when the last packet is sent. The event
    * starts at the current media timestamp; keep sending audio frames meanwhile or not.
@@ -388,19 +511,34 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.timedOut = false;
     this.remoteSending = true;
     if (this.listenerCount('rtp') > 0) this.emit('rtp', packet, rinfo);
+    const fwd = this.forward;
     if (packet.payloadType === this.tePt) {
       try {
         for (const r of this.te.onPacket(packet.payload, packet.timestamp, packet.marker, now)) this.emitDtmf(r);
       } catch {
         this.malformedPackets++;
+        return;
       }
+      if (fwd !== undefined && fwd.telephoneEventPayloadType !== undefined) this.relayTo(fwd, packet, fwd.telephoneEventPayloadType);
       return;
     }
     if (!this.receptionStats || this.receptionStats.ssrc !== packet.ssrc) {
       this.receptionStats = new ReceptionStatistics(packet.ssrc, this.rate);
     }
     this.receptionStats.onPacket(packet.sequenceNumber, packet.timestamp, now);
+    if (fwd !== undefined) {
+      if (packet.payloadType === this.pt) this.relayTo(fwd, packet, fwd.payloadType, fwd.transcode);
+      return;
+    }
     this.jitterBuffer?.push(packet, now);
+  }
+
+  private relayTo(fwd: RtpForward, packet: RtpPacket, payloadType: number, transcode?: Uint8Array): void {
+    try {
+      fwd.target.relay(packet, payloadType, transcode);
+    } catch {
+      // The other leg is closed or has no address yet: the packet is lost, as on the wire.
+    }
   }
 
   private emitDtmf(r: TelephoneEventReport): void {

@@ -8,3 +8,4 @@ export * from './dialog/index.js';
 export * from './ua/index.js';
 export * from './ua/subscription-index.js';
 export * from './ua/session-index.js';
+export * from './sdp/index.js';

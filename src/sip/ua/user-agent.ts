@@ -149,6 +149,10 @@ export interface CallOptions {
   destination?: Destination;
   /** Ask for reliable provisionals (`Require: 100rel`, RFC 3262). */
   require100rel?: boolean;
+  /** The From identity of this call (default: our address-of-record and display name) — a B2BUA presents its caller here. */
+  from?: { uri: string; displayName?: string };
+  /** The To of this call (default: the target URI without its parameters and headers). */
+  to?: { uri: string; displayName?: string };
 }
 
 /**
@@ -562,11 +566,11 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     headers.push(['User-Agent', this.options.userAgent ?? 'Switchboard']);
     if (options.body !== undefined) headers.push(['Content-Type', options.contentType ?? 'application/sdp']);
     if (options.headers !== undefined) headers.push(...options.headers);
-    const to = new NameAddr(stripForTo(uri));
+    const to = options.to === undefined ? new NameAddr(stripForTo(uri)) : new NameAddr(options.to.uri, options.to.displayName);
     const destination = options.destination ?? this.proxy?.destination ?? { ...directDestination(uri), protocol: this.protocolFor(uri) };
     const invite: InviteOptions = {
       requestUri: uri,
-      from: new NameAddr(this.aor, this.options.displayName),
+      from: options.from === undefined ? new NameAddr(this.aor, this.options.displayName) : new NameAddr(options.from.uri, options.from.displayName),
       to,
       destination,
       headers,
