@@ -9,7 +9,14 @@
  * ```
  */
 
-/** Why an SDP body was rejected by {@link parseSdp}. */
+/**
+ * Why an SDP body was rejected by {@link parseSdp} (see docs/sdp.md for each case).
+ *
+ * @example
+ * ```ts
+ * const reason: SdpParseErrorReason = 'misplaced-field'; // e.g. s= inside a media section
+ * ```
+ */
 export type SdpParseErrorReason =
   | 'too-large'
   | 'too-many-media'

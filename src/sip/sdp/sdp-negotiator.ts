@@ -185,7 +185,14 @@ export class SdpNegotiator {
     this.version = BigInt(this.id);
   }
 
-  /** The media of the last completed exchange; undefined before the first one. */
+  /**
+   * The media of the last completed exchange; undefined before the first one.
+   *
+   * @example
+   * ```ts
+   * if (negotiator.media?.remoteHold) stopSending();
+   * ```
+   */
   get media(): NegotiatedMedia | undefined {
     return this.exchange?.negotiated;
   }
@@ -205,7 +212,14 @@ export class SdpNegotiator {
     return this.lastSent;
   }
 
-  /** Our media moved: the next SDP we send uses this address and port (and a different version). */
+  /**
+   * Our media moved: the next SDP we send uses this address and port (and a different version).
+   *
+   * @example
+   * ```ts
+   * negotiator.setLocal('192.0.2.11', 41000); // then createOffer() for the re-INVITE
+   * ```
+   */
   setLocal(address: string, port: number, rtcpPort?: number): void {
     checkLocal(address, port, rtcpPort);
     this.address = address;
@@ -216,6 +230,11 @@ export class SdpNegotiator {
   /**
    * An offer: the initial one, or a re-offer keeping the previous exchange's m= lines. It
    * becomes the pending offer that {@link receiveAnswer} completes (a new call replaces it).
+   *
+   * @example
+   * ```ts
+   * const body = negotiator.createOffer(); // Content-Type: application/sdp
+   * ```
    */
   createOffer(): string {
     const previous = this.exchange;
@@ -236,6 +255,11 @@ export class SdpNegotiator {
    * @throws SdpNegotiationError 500 with no offer pending, 400 when the body is not SDP, 488 when
    *   the answer has a different number of m= lines, rejects the audio stream, picks no codec
    *   we offered or has no connection address. The pending offer is gone either way.
+   *
+   * @example
+   * ```ts
+   * const media = negotiator.receiveAnswer(response.body); // media.codec.payloadType to send with
+   * ```
    */
   receiveAnswer(sdp: string | Uint8Array): NegotiatedMedia {
     const pending = this.pending;
@@ -269,6 +293,11 @@ export class SdpNegotiator {
    *
    * @throws SdpNegotiationError 488 when no audio stream can be accepted, 400 when the body is
    *   not SDP. The negotiator's state (a pending offer included) is unchanged then.
+   *
+   * @example
+   * ```ts
+   * const { answer, media } = negotiator.receiveOffer(invite.body); // 200 OK body; media.remoteHold
+   * ```
    */
   receiveOffer(sdp: string | Uint8Array): { answer: string; media: NegotiatedMedia } {
     const sd = parse(sdp);

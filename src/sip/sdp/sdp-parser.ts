@@ -10,9 +10,23 @@ import type {
   SessionDescription,
 } from './session-description.js';
 
-/** Largest body {@link parseSdp} reads, in bytes (UTF-8). */
+/**
+ * Largest body {@link parseSdp} reads, in bytes (UTF-8); larger ones are `too-large`.
+ *
+ * @example
+ * ```ts
+ * if (body.length > MAX_SDP_BYTES) return reply(413);
+ * ```
+ */
 export const MAX_SDP_BYTES = 65536;
-/** Most `m=` sections {@link parseSdp} reads. */
+/**
+ * Most `m=` sections {@link parseSdp} reads; more are `too-many-media`.
+ *
+ * @example
+ * ```ts
+ * parseSdp(body).media.length <= MAX_SDP_MEDIA; // always true
+ * ```
+ */
 export const MAX_SDP_MEDIA = 64;
 
 const SESSION_ONLY = 'vosuepzrt';
