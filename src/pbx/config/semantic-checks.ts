@@ -205,8 +205,13 @@ function featureCodeProblems(
     const owner = numbers.get(codes[name]);
     if (owner !== undefined) add(`${at}.${name}`, `"${codes[name]}" is also the number of ${owner}`);
   }
-  // Directed pickup is a prefix: "**" + "1001". Another dialled code starting with it could
-  // never be reached.
+  // Directed pickup is a prefix: "**" + "1001". A number or another dialled code starting
+  // with it would be read as a pickup.
+  for (const [number, owner] of numbers) {
+    if (number !== codes.directedPickup && number.startsWith(codes.directedPickup)) {
+      add(`${at}.directedPickup`, `"${codes.directedPickup}" is the start of "${number}" (${owner}), which would be read as a pickup`);
+    }
+  }
   for (const name of dialledCodes) {
     if (name !== 'directedPickup' && codes[name] !== codes.directedPickup && codes[name].startsWith(codes.directedPickup)) {
       add(`${at}.${name}`, `"${codes[name]}" starts with featureCodes.directedPickup ("${codes.directedPickup}"), so it would be read as a pickup`);

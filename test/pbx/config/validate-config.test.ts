@@ -193,6 +193,14 @@ describe('validateConfig', () => {
       ],
     ],
     ['a feature code that is a group number', (c) => (c.tenants[0].featureCodes = { groupPickup: '600' }), ['config/demo.json: tenants[0].featureCodes.groupPickup: "600" is also the number of tenants[0].groups[0]']],
+    [
+      'a numeric directed pickup prefix that starts an extension number',
+      (c) => (c.tenants[0].featureCodes = { directedPickup: '10' }),
+      [
+        'config/demo.json: tenants[0].featureCodes.directedPickup: "10" is the start of "1001" (tenants[0].extensions[0]), which would be read as a pickup',
+        'config/demo.json: tenants[0].featureCodes.directedPickup: "10" is the start of "1002" (tenants[0].extensions[1]), which would be read as a pickup',
+      ],
+    ],
     ['in-call codes where one starts the other', (c) => (c.tenants[0].featureCodes = { blindTransfer: '#', attendedTransfer: '#1' }), ['config/demo.json: tenants[0].featureCodes.attendedTransfer: "#1" and featureCodes.blindTransfer ("#") start alike, so the shorter one always wins']],
     [
       'allowed tenants that do not exist, or are itself',
