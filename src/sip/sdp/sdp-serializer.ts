@@ -134,5 +134,8 @@ function positive(n: number, field: string): string {
 
 function bigUint(n: bigint, field: string): string {
   if (typeof n !== 'bigint' || n < 0n) throw new SdpSerializeError(field, `must be a non-negative bigint, got ${String(n)}`);
-  return n.toString();
+  const text = n.toString();
+  // parseSdp reads at most 40 digits; write nothing it would refuse.
+  if (text.length > 40) throw new SdpSerializeError(field, 'has more than 40 digits');
+  return text;
 }

@@ -105,6 +105,7 @@ describe('serializeSdp', () => {
     ['a known letter as other line', (sd) => (sd.otherLines = [{ type: 'a', value: 'x' }]), 'otherLines[0].type'],
     ['a two-letter other line', (sd) => (sd.otherLines = [{ type: 'xy', value: 'x' }]), 'otherLines[0].type'],
     ['v=-1', (sd) => (sd.version = -1), 'version'],
+    ['a 41-digit version', (sd) => (sd.origin.sessionVersion = 10n ** 40n), 'origin.sessionVersion'],
   ])('refuses %s', (_name, change, field) => {
     const sd = base();
     change(sd);
