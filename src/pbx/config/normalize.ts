@@ -2,7 +2,8 @@
  * From a document that passed the schema to a `PbxConfig`: every default filled in (the
  * defaults are read from `configSchema`, so the schema file documents exactly what happens),
  * paths made absolute against the configuration file's directory, group members and
- * destinations put in one tagged shape, and the whole thing frozen.
+ * destinations put in one tagged shape, and the whole thing frozen. Everything is copied: the
+ * input document is never frozen or shared with the result.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,7 +124,7 @@ export function normalizeConfig(raw: RawConfig, file: string): PbxConfig {
     authFailureLimit: raw.security?.authFailureLimit ?? top.security.properties.authFailureLimit.default,
     authFailureWindowSeconds: raw.security?.authFailureWindowSeconds ?? top.security.properties.authFailureWindowSeconds.default,
     blockSeconds: raw.security?.blockSeconds ?? top.security.properties.blockSeconds.default,
-    digestAlgorithms: raw.security?.digestAlgorithms ?? [...top.security.properties.digestAlgorithms.default],
+    digestAlgorithms: [...(raw.security?.digestAlgorithms ?? top.security.properties.digestAlgorithms.default)],
     nonceSeconds: raw.security?.nonceSeconds ?? top.security.properties.nonceSeconds.default,
   };
   const rtpAddress = raw.rtp?.address ?? top.rtp.properties.address.default;
@@ -268,7 +269,7 @@ function normalizeTrunk(t: RawTrunk): TrunkConfig {
     registerExpires: t.registerExpires ?? p.registerExpires.default,
     fromUser: t.fromUser ?? t.username ?? null,
     fromDomain: t.fromDomain ?? t.host,
-    acceptFrom: t.acceptFrom ?? [t.host.replace(/^\[(.*)\]$/, '$1')],
+    acceptFrom: t.acceptFrom !== undefined ? [...t.acceptFrom] : [t.host.replace(/^\[(.*)\]$/, '$1')],
     dids: (t.dids ?? []).map((d): DidConfig => ({ number: d.number, destination: normalizeDestination(d.destination) })),
   };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, renderProblem, shippedMusicOnHoldFile, type PbxConfig } from '../../../src/pbx/config/index.js';
+import { ConfigError, loadConfig, parseConfig, renderProblem, shippedMusicOnHoldFile, validateConfig, type PbxConfig } from '../../../src/pbx/config/index.js';
 import { minimalConfig } from './config-fixtures.js';
 
 const root = resolve(__dirname, '../../..');
@@ -196,5 +196,17 @@ describe('loadConfig', () => {
     const file = join(dir, 'nope.json');
     await expect(loadConfig(file)).rejects.toThrow(ConfigError);
     await expect(loadConfig(file)).rejects.toThrow(`${file}: cannot read the file: no such file`);
+  });
+});
+
+describe('validateConfig', () => {
+  it('leaves the document it is given unfrozen and unshared', () => {
+    const doc = minimalConfig();
+    doc.security = { digestAlgorithms: ['MD5'] };
+    doc.tenants[0].trunks = [{ name: 't', host: '192.0.2.1', acceptFrom: ['192.0.2.1'] }];
+    expect(validateConfig(doc, 'x.json')).toEqual([]);
+    expect(Object.isFrozen(doc.security.digestAlgorithms)).toBe(false);
+    expect(Object.isFrozen(doc.tenants[0].trunks[0].acceptFrom)).toBe(false);
+    expect(Object.isFrozen(doc.tenants[0])).toBe(false);
   });
 });
