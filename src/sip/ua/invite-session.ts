@@ -305,6 +305,13 @@ export abstract class InviteSession<E extends InviteSessionEvents = InviteSessio
     this.host.error(error, 'session listener');
   }
 
+  /** The credentials this session answers challenges with (the UA's, or the call's own). */
+  get digest(): DigestClient | undefined {
+    return this.ownDigest ?? this.host.digest;
+  }
+  /** @internal Credentials of this call only (a PBX trunk's account). */
+  ownDigest: DigestClient | undefined;
+
   /** `outgoing` (we sent the INVITE) or `incoming`. */
   abstract readonly direction: 'outgoing' | 'incoming';
   /** The initial INVITE (the latest one sent, for an outgoing session retried after a challenge). */
@@ -400,8 +407,8 @@ export abstract class InviteSession<E extends InviteSessionEvents = InviteSessio
         try {
           tx = this.host.dialogs.request(dialog, method, { headers: [...headers, ...extra], ...(body === undefined ? {} : { body }) }, {
             onFinal: (res) => {
-              if (res !== undefined && (res.status === 401 || res.status === 407) && this.host.digest !== undefined && attempt < 3) {
-                const creds = this.host.digest.authorize(res, tx.request);
+              if (res !== undefined && (res.status === 401 || res.status === 407) && this.digest !== undefined && attempt < 3) {
+                const creds = this.digest.authorize(res, tx.request);
                 if (creds !== undefined) {
                   send(creds, attempt + 1);
                   return;
@@ -504,8 +511,8 @@ export abstract class InviteSession<E extends InviteSessionEvents = InviteSessio
       try {
         tx = this.host.dialogs.request(dialog, 'REFER', { headers: [...headers, ...extra] }, {
           onFinal: (res) => {
-            if (res !== undefined && (res.status === 401 || res.status === 407) && this.host.digest !== undefined && attempt < 3 && tx !== undefined) {
-              const creds = this.host.digest.authorize(res, tx.request);
+            if (res !== undefined && (res.status === 401 || res.status === 407) && this.digest !== undefined && attempt < 3 && tx !== undefined) {
+              const creds = this.digest.authorize(res, tx.request);
               if (creds !== undefined) {
                 refers.delete(seq);
                 send(creds, attempt + 1);
@@ -771,8 +778,10 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
     host: SessionHost,
     options: InviteOptions,
     private readonly answerLateOffer?: (offer: SessionBody) => string | Uint8Array,
+    digest?: DigestClient,
   ) {
     super(host, 'calling');
+    this.ownDigest = digest;
     this.answered = new Promise<void>((resolve, reject) => {
       this.resolveAnswered = resolve;
       this.rejectAnswered = reject;
@@ -846,7 +855,7 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
 
   /** §22.2: the INVITE again with credentials, CSeq + 1, the same Call-ID and From tag. */
   private retryWithCredentials(options: InviteOptions, res: SipResponse): boolean {
-    const digest = this.host.digest;
+    const digest = this.digest;
     if (digest === undefined || this.attempts >= 3 || this.cancelRequested) return false;
     const previous = this.request;
     const creds = digest.authorize(res, previous);

@@ -100,6 +100,20 @@ class Reject extends Error {
 }
 
 /**
+ * What answers REGISTER requests for a {@link SipEndpoint} or {@link UserAgent}: a
+ * {@link Registrar}, or something that picks one (a multi-tenant PBX, per domain).
+ *
+ * @example
+ * ```ts
+ * const perDomain: RegisterHandler = { handle: (tx, inbound) => registrarFor(tx.request).handle(tx, inbound) };
+ * ```
+ */
+export interface RegisterHandler {
+  /** Answers the REGISTER of `tx`; never rejects. */
+  handle(tx: ServerTransaction, inbound?: InboundMessage): Promise<void>;
+}
+
+/**
  * A registrar (see the file comment for the steps and deviations).
  *
  * @example

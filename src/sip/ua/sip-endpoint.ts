@@ -53,7 +53,7 @@ import {
   type TransportProtocol,
 } from '../transport/index.js';
 import { sendAuthenticated, type RequestOutcome } from './authenticated-request.js';
-import type { Registrar } from './registrar.js';
+import type { RegisterHandler } from './registrar.js';
 import { checkRequest } from './request-policy.js';
 
 /**
@@ -81,7 +81,7 @@ export interface SipEndpointOptions {
   /** Host written in our Vias, Contacts and From (default: the first listener's address, or 127.0.0.1 for a wildcard one). */
   advertisedHost?: string;
   /** The registrar for REGISTER requests; absent: REGISTER gets 405. */
-  registrar?: Registrar;
+  registrar?: RegisterHandler;
   /** Receives MESSAGE requests (answered 200 after it returns); absent: MESSAGE gets 405. */
   onMessage?: (request: SipRequest, inbound: InboundMessage) => void;
   /** Content types accepted in MESSAGE (default `['text/plain']`); others get 415. */
@@ -146,7 +146,7 @@ export function directDestination(uri: SipUri): Destination {
 export class SipEndpoint {
   readonly transports: SipTransportSet;
   readonly layer: TransactionLayer;
-  readonly registrar: Registrar | undefined;
+  readonly registrar: RegisterHandler | undefined;
   readonly advertisedHost: string;
   readonly identity: string;
   /** The client that answers 401/407 for requests this endpoint sends (when credentials were given). */

@@ -46,7 +46,7 @@
  * ```
  */
 import { randomFillSync } from 'node:crypto';
-import type { DigestCredentials, DigestClient } from '../auth/index.js';
+import { DigestClient, type DigestCredentials } from '../auth/index.js';
 import {
   NameAddr,
   SipParseError,
@@ -61,7 +61,7 @@ import type { InviteServerTransaction, ServerTransaction, TransactionLayerOption
 import type { Destination, InboundMessage, ListenOptions, SipTransportSetOptions, TransportProtocol } from '../transport/index.js';
 import { DialogManager, dialogIdOfIncoming, dialogKey, resolveUriDirectly, type Dialog, type InviteOptions, type SessionTimerConfig } from '../dialog/index.js';
 import { RegistrationClient, type RegistrationResult } from './registration-client.js';
-import type { Registrar } from './registrar.js';
+import type { RegisterHandler } from './registrar.js';
 import { SipEndpoint, directDestination } from './sip-endpoint.js';
 import { IncomingSession, OutgoingSession, type AnyInviteSession, type SessionBody, type SessionHost } from './invite-session.js';
 import { TypedEmitter } from './typed-emitter.js';
@@ -103,7 +103,7 @@ export interface UserAgentOptions {
   /** Content types accepted in MESSAGE (default `text/plain`). */
   messageContentTypes?: readonly string[];
   /** Act as a registrar too: REGISTER requests to us go to it (§10.3); absent: 405. */
-  registrar?: Registrar;
+  registrar?: RegisterHandler;
   /** How long stop() waits for the answers to its BYEs and un-REGISTER (default 2000 ms). */
   stopTimeoutMs?: number;
   /** Transport options (limits, TLS client, keep-alive). */
@@ -149,6 +149,8 @@ export interface CallOptions {
   destination?: Destination;
   /** Ask for reliable provisionals (`Require: 100rel`, RFC 3262). */
   require100rel?: boolean;
+  /** Credentials for this call's challenges instead of the UA's (a PBX trunk's account). */
+  credentials?: DigestCredentials | readonly DigestCredentials[];
   /** The From identity of this call (default: our address-of-record and display name) — a B2BUA presents its caller here. */
   from?: { uri: string; displayName?: string };
   /** The To of this call (default: the target URI without its parameters and headers). */
@@ -577,7 +579,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       ...(options.body === undefined ? {} : { body: options.body }),
       ...(options.require100rel === undefined ? {} : { require100rel: options.require100rel }),
     };
-    const session = new OutgoingSession(this.host, invite, options.answerLateOffer);
+    const session = new OutgoingSession(this.host, invite, options.answerLateOffer, options.credentials === undefined ? undefined : new DigestClient({ credentials: options.credentials, ...(this.options.random === undefined ? {} : { random: this.options.random }) }));
     if (session.state !== 'terminated') this.live.add(session);
     return session;
   }
