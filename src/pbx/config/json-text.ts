@@ -42,6 +42,8 @@ export function lineColumn(text: string, offset: number): { line: number; column
   return { line, column: offset - lineStart + 1 };
 }
 
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
 class JsonReader {
   pos = 0;
   constructor(private readonly text: string) {}
@@ -93,7 +95,8 @@ class JsonReader {
   }
 
   private number(): number {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
     if (m === null) return this.fail('Unexpected token', 'expected a digit', this.pos + 1);
     const end = this.pos + m[0].length;
     const next = this.text[end];
