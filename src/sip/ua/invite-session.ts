@@ -36,6 +36,7 @@ import {
   serializeMessage,
 } from '../message/index.js';
 import type { ClientTransaction, InviteServerTransaction, ServerTransaction } from '../transaction/index.js';
+import type { Endpoint } from '../transport/index.js';
 import { dialogKey, DialogError, type Dialog, type DialogManager, type InviteOptions, type OutgoingInvite, type TerminationReason } from '../dialog/index.js';
 import { answerDirection, sdpDirection, setSdpDirection } from './sdp-direction.js';
 import { IncomingRefer, ReferRequest, referToValue, type ReferChannel, type ReferOptions } from './refer.js';
@@ -918,11 +919,17 @@ export class IncomingSession extends InviteSession<IncomingSessionEvents> {
   private rejectAck: ((e: SessionFailedError) => void) | undefined;
   /** The INVITE's server transaction, until our final response (then released). */
   private tx: InviteServerTransaction | undefined;
+  /** Where the INVITE came from (the packet's source: what a PBX checks a trunk's address against). */
+  readonly source: Endpoint;
+  /** The connection it arrived on (TCP, TLS, WS). */
+  readonly connectionId: string | undefined;
 
   /** @internal */
   constructor(host: SessionHost, tx: InviteServerTransaction, replaces: AnyInviteSession | undefined) {
     super(host, 'incoming');
     this.tx = tx;
+    this.source = { ...tx.inbound.source };
+    if (tx.inbound.connectionId !== undefined) this.connectionId = tx.inbound.connectionId;
     this.setRequest(tx.request);
     this.replaces = replaces;
     this.remoteBody = bodyOf(tx.request);
