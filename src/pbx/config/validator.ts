@@ -62,9 +62,29 @@ function fitsType(v: unknown, type: JsonSchema['type']): boolean {
   return t === type || (type === 'number' && t === 'integer');
 }
 
+/** A value as JSON; anything JSON cannot hold (a caller's JS value: undefined, a BigInt) as String(v). */
+function asText(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** A value as the user wrote it, shortened for a problem line. */
 function show(v: unknown): string {
-  const s = JSON.stringify(v);
+  const s = asText(v);
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+const regexps = new Map<string, RegExp>();
+function regexp(pattern: string): RegExp {
+  let r = regexps.get(pattern);
+  if (r === undefined) {
+    r = new RegExp(pattern, 'u');
+    regexps.set(pattern, r);
+  }
+  return r;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -103,7 +123,7 @@ function validate(value: unknown, s0: JsonSchema, root: JsonSchema, path: string
       problem(s.minLength === 1 ? 'must not be empty' : `must be at least ${s.minLength} characters`);
     } else if (s.maxLength !== undefined && len > s.maxLength) {
       problem(`must be at most ${s.maxLength} characters`);
-    } else if (s.pattern !== undefined && !new RegExp(s.pattern, 'u').test(value)) {
+    } else if (s.pattern !== undefined && !regexp(s.pattern).test(value)) {
       problem(`${s['x-message'] ?? `must match ${s.pattern}`} (got ${show(value)})`);
     }
     return;
@@ -120,7 +140,7 @@ function validate(value: unknown, s0: JsonSchema, root: JsonSchema, path: string
     value.forEach((item, i) => {
       if (s.items !== undefined) validate(item, s.items, root, joinPath(path, i), out);
       if (s.uniqueItems === true) {
-        const first = value.findIndex((other) => JSON.stringify(other) === JSON.stringify(item));
+        const first = value.findIndex((other) => asText(other) === asText(item));
         if (first < i) out.push({ path: joinPath(path, i), message: `repeats ${joinPath(path, first)} (${show(item)})` });
       }
     });

@@ -232,6 +232,13 @@ describe('validateConfig', () => {
     expect(validateConfig(c, F).map(renderProblem)).toEqual(['config/demo.json: __proto__: unknown property (allowed: listen, dataDir, logLevel, rtp, limits, security, tenants)']);
   });
 
+  it('reports values JSON cannot hold instead of throwing', () => {
+    expect(validateConfig(undefined, F).map(renderProblem)).toEqual(['config/demo.json: must be an object (got undefined)']);
+    const c = minimalConfig();
+    c.limits = { maxCalls: 10n };
+    expect(validateConfig(c, F).map(renderProblem)).toEqual(['config/demo.json: limits.maxCalls: must be an integer (got 10)']);
+  });
+
   it('never throws on arbitrary JSON values, whole or grafted into a valid document', () => {
     const paths: ((c: Record<string, any>, v: unknown) => void)[] = [
       (c, v) => (c.tenants[0] = v),
