@@ -239,7 +239,7 @@ describe('validateConfig', () => {
     expect(validateConfig(c, F).map(renderProblem)).toEqual(['config/demo.json: limits.maxCalls: must be an integer (got 10)']);
   });
 
-  it('never throws on arbitrary JSON values, whole or grafted into a valid document', () => {
+  it('never throws on arbitrary values (JSON or not), whole or grafted into a valid document', () => {
     const paths: ((c: Record<string, any>, v: unknown) => void)[] = [
       (c, v) => (c.tenants[0] = v),
       (c, v) => (c.tenants[0].extensions[0] = v),
@@ -252,7 +252,7 @@ describe('validateConfig', () => {
       (c, v) => (c.listen = [v]),
     ];
     fc.assert(
-      fc.property(fc.jsonValue(), fc.integer({ min: -1, max: paths.length - 1 }), (v, i) => {
+      fc.property(fc.oneof(fc.jsonValue(), fc.anything()), fc.integer({ min: -1, max: paths.length - 1 }), (v, i) => {
         let doc: unknown = v;
         if (i >= 0) {
           const c = minimalConfig();
