@@ -150,17 +150,18 @@ function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
 }
 
 /**
- * A WAV file as 8 kHz mono 16-bit PCM, whatever it holds: µ-law and A-law are decoded, several
- * channels are averaged, 16 kHz goes through the codec layer's half-band resampler, and other
- * whole multiples of 8 kHz (24, 32, 48 kHz…) through a windowed-sinc low-pass and decimation.
+ * A WAV file as mono 16-bit PCM at `rate` (8 kHz unless asked for 16 kHz), whatever it holds:
+ * µ-law and A-law are decoded, several channels are averaged, 8 ↔ 16 kHz goes through the codec
+ * layer's half-band resampler, and other whole multiples of the target rate (24, 32, 48 kHz…)
+ * through a windowed-sinc low-pass and decimation.
  *
- * @throws {Error} for a rate that is not a multiple of 8 kHz (e.g. 44.1 kHz), or an unreadable file.
+ * @throws {Error} for a rate that is not a multiple of the target (e.g. 44.1 kHz), or an unreadable file.
  * @example
  * ```ts
  * const pcm = readWavPcm(promptPath('goodbye')); // Int16Array at 8000 Hz
  * ```
  */
-export function readWavPcm(path: string): Int16Array {
+export function readWavPcm(path: string, rate: 8000 | 16000 = 8000): Int16Array {
   const wav = readWav(new Uint8Array(readFileSync(path)));
   let pcm = decodeWavSamples(wav);
   if (wav.channels > 1) {
@@ -172,21 +173,21 @@ export function readWavPcm(path: string): Int16Array {
     }
     pcm = mono;
   }
-  if (wav.sampleRate === 8000) return pcm;
-  if (wav.sampleRate === 16000) return resample(pcm, 16000, 8000);
-  if (wav.sampleRate % 8000 !== 0) {
-    throw new Error(`${path}: ${wav.sampleRate} Hz is not a multiple of 8000 Hz; cannot bring it to 8 kHz`);
+  if (wav.sampleRate === rate) return pcm;
+  if ((wav.sampleRate === 16000 && rate === 8000) || (wav.sampleRate === 8000 && rate === 16000)) return resample(pcm, wav.sampleRate, rate);
+  if (wav.sampleRate % rate !== 0) {
+    throw new Error(`${path}: ${wav.sampleRate} Hz is not a multiple of ${rate} Hz; cannot bring it to ${rate / 1000} kHz`);
   }
-  return decimate(pcm, wav.sampleRate / 8000);
+  return decimate(pcm, wav.sampleRate / rate);
 }
 
 /**
- * Keeps every `factor`-th sample after a linear-phase low-pass at 3.6 kHz (of the 8 kHz
- * output) — a Hann-windowed sinc, 32 taps per output sample period on each side — so nothing
+ * Keeps every `factor`-th sample after a linear-phase low-pass at 45% of the output rate (3.6
+ * kHz for 8 kHz out) — a Hann-windowed sinc reaching 16 output periods each side — so nothing
  * above the new Nyquist folds back. The output is aligned with the input (no added delay).
  */
 function decimate(pcm: Int16Array, factor: number): Int16Array {
-  const cutoff = 3600 / (8000 * factor); // cycles per input sample
+  const cutoff = 0.45 / factor; // cycles per input sample
   const half = 16 * factor;
   const taps = new Float64Array(2 * half + 1);
   let gain = 0;

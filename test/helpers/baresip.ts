@@ -60,11 +60,12 @@
  * const [received] = b.recordings().decoded;
  * ```
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeWavSamples, encodeWav, readWav, resample } from '../../src/codecs/index.js';
+import { encodeWav } from '../../src/codecs/index.js';
+import { readWavPcm } from './audio-compare.js';
 import { startPeer, type Peer, type PeerResult } from './peer-process.js';
 import { freeTcpPort, freeUdpPort } from './ports.js';
 
@@ -82,8 +83,9 @@ export interface BaresipOptions {
   /** Hard limit before SIGKILL (default 30 s). */
   timeoutMs?: number;
   /**
-   * A WAV file (µ-law, A-law or PCM; 8 or 16 kHz; any channels) to send as each call's audio:
-   * converted to 16-bit mono PCM at `audioSourceRate` in the config folder and configured as `audio_source
+   * A WAV file (µ-law, A-law or PCM; any channels; 8 kHz or a multiple of the target rate) to
+   * send as each call's audio: converted by `readWavPcm` to 16-bit mono PCM at `audioSourceRate`
+   * in the config folder and configured as `audio_source
    * aufile,…` (loads `aufile.so`).
    */
   audioSource?: string;
@@ -268,20 +270,9 @@ export class BaresipControl {
   }
 }
 
-/** Converts any readable WAV to 16-bit mono PCM at `rate`, padded with `padSeconds` of silence. */
+/** Converts a WAV file to 16-bit mono PCM at `rate`, padded with `padSeconds` of silence. */
 function writeSourceWav(from: string, to: string, rate: 8000 | 16000, padSeconds: number): void {
-  const wav = readWav(new Uint8Array(readFileSync(from)));
-  let pcm = decodeWavSamples(wav);
-  if (wav.channels > 1) {
-    const mono = new Int16Array(wav.frames);
-    for (let f = 0; f < wav.frames; f++) {
-      let sum = 0;
-      for (let c = 0; c < wav.channels; c++) sum += pcm[f * wav.channels + c]!;
-      mono[f] = Math.round(sum / wav.channels);
-    }
-    pcm = mono;
-  }
-  if (wav.sampleRate !== rate) pcm = resample(pcm, wav.sampleRate, rate);
+  const pcm = readWavPcm(from, rate);
   const padded = new Int16Array(pcm.length + Math.round(padSeconds * rate));
   padded.set(pcm);
   writeFileSync(to, encodeWav(padded, { format: 'pcm16', sampleRate: rate }));

@@ -128,6 +128,20 @@ describe('readWavPcm', () => {
     }
   });
 
+  it('brings 8 and 48 kHz files to 16 kHz on request', () => {
+    dir = mkdtempSync(join(tmpdir(), 'audio-compare-'));
+    const tone = (rate: number) => Int16Array.from({ length: rate }, (_, i) => Math.round(10000 * Math.sin((2 * Math.PI * 600 * i) / rate)));
+    writeFileSync(join(dir, 'narrow.wav'), encodeWav(tone(8000), { format: 'mulaw', sampleRate: 8000 }));
+    writeFileSync(join(dir, 'full.wav'), encodeWav(tone(48000), { sampleRate: 48000 }));
+    const wide = tone(16000);
+    for (const name of ['narrow', 'full']) {
+      const pcm = readWavPcm(join(dir, `${name}.wav`), 16000);
+      expect(pcm.length, name).toBe(16000);
+      const r = bestCorrelation(wide.subarray(400, 15200), pcm.subarray(400), { maxLagSamples: 5 });
+      expect([r.lag, r.correlation > 0.99], name).toEqual([0, true]);
+    }
+  });
+
   it('refuses a rate that is not a multiple of 8 kHz', () => {
     dir = mkdtempSync(join(tmpdir(), 'audio-compare-'));
     writeFileSync(join(dir, 'cd.wav'), encodeWav(new Int16Array(441), { sampleRate: 44100 }));
