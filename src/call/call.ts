@@ -630,15 +630,17 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /**
-   * Cancels an outgoing call that has not been answered.
+   * Cancels an outgoing call that has not been answered. `headers` go on the CANCEL, e.g.
+   * `[['Reason', 'SIP;cause=200;text="Call completed elsewhere"']]` (RFC 3326) when another
+   * phone took the call.
    *
    * @example
    * ```ts
    * setTimeout(() => call.cancel(), 30_000);
    * ```
    */
-  cancel(): void {
-    if (this.direction === 'outgoing' && (this.state_ === 'calling' || this.state_ === 'early')) (this.session as OutgoingSession).cancel();
+  cancel(headers?: Iterable<[string, string]>): void {
+    if (this.direction === 'outgoing' && (this.state_ === 'calling' || this.state_ === 'early')) (this.session as OutgoingSession).cancel(headers);
   }
 
   /** @internal Marks the end reason a later hang-up should report (ring timeout). */

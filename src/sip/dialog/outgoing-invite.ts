@@ -46,11 +46,15 @@ export class OutgoingInvite {
 
   /**
    * Sends a CANCEL (§9.1) when the INVITE has had a provisional response and no final one.
-   * Returns whether it was sent.
+   * Returns whether it was sent. `headers` go on the CANCEL — a forking proxy or B2BUA adds
+   * `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326) so the losing phones do
+   * not log a missed call.
    */
-  cancel(): boolean {
+  cancel(headers?: Iterable<[string, string]>): boolean {
     if (this.tx.state !== 'proceeding') return false;
-    this.layer.sendRequest(this.layer.createCancel(this.tx), this.tx.destination);
+    const cancel = this.layer.createCancel(this.tx);
+    for (const [name, value] of headers ?? []) cancel.append(name, value);
+    this.layer.sendRequest(cancel, this.tx.destination);
     return true;
   }
 }

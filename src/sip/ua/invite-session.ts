@@ -805,7 +805,7 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
         if (this.generation !== generation || this.state === 'terminated') return;
         if (dialog !== undefined) this.host.bind(dialog, this.self);
         if (res.status > 100 && this.state === 'calling') this.state = 'early';
-        if (this.cancelRequested) out.cancel(); // §9.1: CANCEL once a provisional arrived
+        if (this.cancelRequested) out.cancel(this.cancelHeaders); // §9.1: CANCEL once a provisional arrived
         this.emit('progress', res);
         if (res.body.length > 0) {
           this.remoteBody = bodyOf(res);
@@ -881,13 +881,16 @@ export class OutgoingSession extends InviteSession<OutgoingSessionEvents> {
   /**
    * Gives up on the call before it is answered: CANCEL (§9.1), sent as soon as a provisional
    * response has arrived. The session ends with `cancelled` when the 487 comes (or, if a 2xx
-   * crosses the CANCEL, after a BYE). Does nothing once established.
+   * crosses the CANCEL, after a BYE). Does nothing once established. `headers` go on the
+   * CANCEL (a `Reason`, RFC 3326).
    */
-  cancel(): void {
+  cancel(headers?: Iterable<[string, string]>): void {
     if (this.state !== 'calling' && this.state !== 'early') return;
     this.cancelRequested = true;
-    this.invite?.cancel();
+    if (headers !== undefined) this.cancelHeaders = [...headers];
+    this.invite?.cancel(this.cancelHeaders);
   }
+  private cancelHeaders: [string, string][] | undefined;
 
   bye(headers?: Iterable<[string, HeaderValue]>): Promise<SipResponse | undefined> {
     if (this.state === 'calling' || this.state === 'early') {
