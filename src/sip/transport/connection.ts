@@ -7,9 +7,9 @@
  * frames) and messages into bytes.
  */
 import type { Socket } from 'node:net';
-import type { SipMessage, SipParseError } from '../message/index.js';
+import { serializeMessage, type SipMessage, type SipParseError } from '../message/index.js';
 import type { TransportLimits, TransportStats } from './transport-limits.js';
-import { TransportError, type Endpoint, type TransportProtocol } from './types.js';
+import { TransportError, type Endpoint, type SipTrace, type TransportProtocol } from './types.js';
 
 /** What a connection reports to the transport set that owns it. */
 export interface ConnectionHooks {
@@ -23,6 +23,8 @@ export interface ConnectionHooks {
   onClose(connection: SipConnection): void;
   /** Something worth logging; never thrown. */
   onError(error: unknown, context: string): void;
+  /** The SIP trace: every message received (after framing, before parsing) and sent; must not throw. */
+  trace?: SipTrace | undefined;
 }
 
 /** A socket's address with IPv4-mapped IPv6 (`::ffff:192.0.2.1`) written as IPv4. */
@@ -90,8 +92,8 @@ export abstract class SipConnection {
   /** Turns received bytes into messages (and pings, pongs, errors). */
   protected abstract receive(chunk: Buffer): void;
 
-  /** The wire form of a message on this connection. */
-  protected abstract encode(message: SipMessage): Buffer;
+  /** The wire form, on this connection, of a serialized message. */
+  protected abstract encode(sip: Buffer): Buffer;
 
   /** The wire form of a keep-alive ping. */
   protected abstract pingBytes(): Buffer;
@@ -103,7 +105,10 @@ export abstract class SipConnection {
   send(message: SipMessage): Promise<void> {
     let bytes: Buffer;
     try {
-      bytes = this.encode(message);
+      const sip = serializeMessage(message);
+      const trace = this.hooks.trace;
+      if (trace !== undefined && this.isOpen) trace('out', this.protocol, this.remote, sip);
+      bytes = this.encode(sip);
     } catch (e) {
       return Promise.reject(new TransportError(`Cannot serialize: ${e instanceof Error ? e.message : String(e)}`, this.destination()));
     }

@@ -31,7 +31,7 @@ import { requestRport, stampReceived } from './received-rport.js';
 import { StreamConnection } from './stream-connection.js';
 import { connectStream, StreamListener, type TlsClientOptions, type TlsServerCredentials } from './stream-transport.js';
 import { emptyStats, resolveTransportLimits, type TransportLimits, type TransportStats } from './transport-limits.js';
-import { TransportError, type Destination, type Endpoint, type InboundMessage, type SipTransport, type TransportProtocol } from './types.js';
+import { TransportError, type Destination, type Endpoint, type InboundMessage, type SipTrace, type SipTransport, type TransportProtocol } from './types.js';
 import { UdpTransport, type UdpHooks } from './udp-transport.js';
 import { WebSocketConnection } from './websocket-connection.js';
 import { connectWebSocket, WebSocketListener } from './websocket-transport.js';
@@ -71,6 +71,13 @@ export interface SipTransportSetOptions {
    * RFC suggests 95–120 s for TCP). Default: none (call {@link SipTransportSet.keepAlive}).
    */
   keepAliveIntervalMs?: number;
+  /**
+   * The SIP trace (`--sip-trace`): every SIP message received — after framing, before
+   * parsing, so malformed ones too — and every message sent, retransmissions and stateless
+   * 400s included, on every transport; not keep-alive pings or pongs. WebSocket: the
+   * message, not the frame. See {@link SipTrace}. Default: none (and no cost).
+   */
+  trace?: SipTrace;
 }
 
 /** A connection, as {@link SipTransportSet.connections} lists it. */
@@ -138,6 +145,8 @@ export class SipTransportSet implements SipTransport {
   /** Aborts connection attempts in progress when the set closes. */
   private readonly closing = new AbortController();
   private readonly hooks: ConnectionHooks;
+  /** `options.trace`, with its exceptions reported instead of thrown; undefined when none. */
+  private readonly trace: SipTrace | undefined;
 
   /** Creates a set that listens on nothing yet: call {@link start}, or use {@link SipTransportSet.listen}. */
   constructor(private readonly options: SipTransportSetOptions) {
@@ -146,6 +155,17 @@ export class SipTransportSet implements SipTransport {
     this.limits = resolveTransportLimits(options.limits);
     this.tlsClient = options.tlsClient;
     this.webSocketPath = options.webSocketPath ?? '/';
+    const trace = options.trace;
+    this.trace =
+      trace === undefined
+        ? undefined
+        : (direction, protocol, remote, bytes) => {
+            try {
+              trace(direction, protocol, remote, bytes);
+            } catch (e) {
+              this.report(e, 'sip trace');
+            }
+          };
     this.hooks = {
       limits: this.limits,
       stats: this.stats,
@@ -153,6 +173,7 @@ export class SipTransportSet implements SipTransport {
       onMalformed: (conn, error, fatal) => this.malformedOnConnection(conn, error, fatal),
       onClose: (conn) => this.forget(conn),
       onError: (error, context) => this.report(error, context),
+      trace: this.trace,
     };
   }
 
@@ -182,6 +203,7 @@ export class SipTransportSet implements SipTransport {
           stats: this.stats,
           onMessage: (message, source, local) => this.deliver(message, source, local, undefined),
           onError,
+          trace: this.trace,
         };
         const u = await UdpTransport.bind(l.address, l.port, udpHooks);
         this.udp.push(u);

@@ -15,6 +15,18 @@ export interface Endpoint {
   port: number;
 }
 
+/**
+ * The SIP trace hook (`--sip-trace`, sngrep-style logs): called with the bytes of every SIP
+ * message a transport sends or receives. Inbound: after framing (one datagram, one framed
+ * stream message, one WebSocket message) and before parsing, so malformed messages are
+ * traced too. Outbound: the serialized message as handed to the socket (a WebSocket frame's
+ * payload, not the frame), retransmissions included. Keep-alives (CRLF, WebSocket ping and
+ * pong) are not SIP messages and are not traced. `remote` and `bytes` belong to the
+ * transport: read them during the call, copy what you keep. Exceptions it throws are caught
+ * and reported through `onError`.
+ */
+export type SipTrace = (direction: 'in' | 'out', protocol: TransportProtocol, remote: Endpoint, bytes: Uint8Array) => void;
+
 /** A message as it arrived. */
 export interface InboundMessage {
   message: SipMessage;

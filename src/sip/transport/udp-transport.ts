@@ -9,7 +9,7 @@ import { isIPv6 } from 'node:net';
 import { parseMessage, serializeMessage, SipParseError, type SipMessage } from '../message/index.js';
 import { datagramResponseDestination, rejectionFor } from './malformed-message.js';
 import type { TransportLimits, TransportStats } from './transport-limits.js';
-import { TransportError, type Destination, type Endpoint } from './types.js';
+import { TransportError, type Destination, type Endpoint, type SipTrace } from './types.js';
 import { plainAddress } from './connection.js';
 
 /** The largest UDP payload over IPv4 (65,535 − 8 − 20). */
@@ -21,6 +21,8 @@ export interface UdpHooks {
   stats: TransportStats;
   onMessage(message: SipMessage, source: Endpoint, local: Endpoint): void;
   onError(error: unknown, context: string): void;
+  /** The SIP trace: every datagram received (before parsing) and sent; must not throw. */
+  trace?: SipTrace | undefined;
 }
 
 /**
@@ -87,6 +89,8 @@ export class UdpTransport {
       return Promise.reject(new TransportError(`message too large for UDP (${bytes.length} bytes > ${max}): send it over TCP (RFC 3261 §18.1.1)`, destination));
     }
     if (bytes.length > MAX_UDP_PAYLOAD) return Promise.reject(new TransportError(`message too large for UDP (${bytes.length} bytes)`, destination));
+    const trace = this.hooks.trace;
+    if (trace !== undefined) trace('out', 'udp', destination, bytes);
     return this.sendBytes(bytes, destination).then(() => {
       this.hooks.stats.sent++;
     });
@@ -109,6 +113,8 @@ export class UdpTransport {
     const hooks = this.hooks;
     // A keep-alive (RFC 5626 §4.4.2 uses STUN; CRLF datagrams are common too): ignore.
     if (data.length <= 4 && data.every((b) => b === 0x0d || b === 0x0a || b === 0x00)) return;
+    const trace = hooks.trace;
+    if (trace !== undefined) trace('in', 'udp', source, data);
     let message: SipMessage;
     try {
       message = parseMessage(data, { limits: { maxMessageBytes: hooks.limits.maxMessageBytes } });

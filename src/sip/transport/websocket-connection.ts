@@ -8,7 +8,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { parseMessage, serializeMessage, SipParseError, type SipMessage } from '../message/index.js';
+import { parseMessage, SipParseError, type SipMessage } from '../message/index.js';
 import { SipConnection, type ConnectionHooks } from './connection.js';
 import type { TransportProtocol } from './types.js';
 import { CloseCode, closePayload, Opcode, serializeWebSocketFrame, WebSocketFrameParser, WebSocketProtocolError } from './websocket-frame.js';
@@ -43,9 +43,8 @@ export class WebSocketConnection extends SipConnection {
     return serializeWebSocketFrame({ fin: true, opcode, payload, mask: this.outbound ? randomBytes(4) : undefined });
   }
 
-  protected encode(message: SipMessage): Buffer {
-    const bytes = serializeMessage(message);
-    return this.frame(isUtf8(bytes) ? Opcode.text : Opcode.binary, bytes);
+  protected encode(sip: Buffer): Buffer {
+    return this.frame(isUtf8(sip) ? Opcode.text : Opcode.binary, sip);
   }
 
   protected pingBytes(): Buffer {
@@ -83,6 +82,8 @@ export class WebSocketConnection extends SipConnection {
       if (!this.isOpen) return;
       switch (ev.type) {
         case 'message': {
+          const trace = this.hooks.trace;
+          if (trace !== undefined) trace('in', this.protocol, this.remote, ev.data);
           let msg: SipMessage;
           try {
             msg = parseMessage(ev.data, { limits: { maxMessageBytes: this.hooks.limits.maxMessageBytes } });
