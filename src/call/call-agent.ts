@@ -106,6 +106,8 @@ export interface DialOptions {
   to?: CallOptions['to'];
   /** Extra headers. */
   headers?: Iterable<[string, HeaderValue]>;
+  /** Credentials for this call's digest challenges (default: the agent's). */
+  credentials?: CallOptions['credentials'];
   /** Where to send the INVITE (default: the outbound proxy or the target's host). */
   destination?: Destination;
   /** Give up (CANCEL) after this long without an answer; the call ends `no-answer`. */
@@ -296,6 +298,7 @@ export class CallAgent extends EventEmitter<CallAgentEvents> {
     if (options.from !== undefined) invite.from = options.from;
     if (options.to !== undefined) invite.to = options.to;
     if (options.headers !== undefined) invite.headers = options.headers;
+    if (options.credentials !== undefined) invite.credentials = options.credentials;
     if (options.destination !== undefined) invite.destination = options.destination;
     let session;
     try {
