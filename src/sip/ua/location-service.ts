@@ -64,6 +64,24 @@ export interface BindingUpdate {
   connectionId?: string;
 }
 
+/**
+ * A binding as it was saved (a registration store reloading after a restart): absolute times
+ * in the location service's clock, its packet source and everything else kept as it was.
+ */
+export interface RestoredBinding {
+  contact: NameAddr;
+  /** Absolute expiry, in the clock's milliseconds. */
+  expiresAt: number;
+  /** When it was created or last refreshed, in the clock's milliseconds (default: now). */
+  updatedAt?: number;
+  q?: number;
+  callId: string;
+  cseq: number;
+  path?: readonly string[];
+  source?: Endpoint;
+  connectionId?: string;
+}
+
 /** Why {@link LocationService.apply} refused a set of updates (nothing was changed). */
 export type LocationFailure = 'too-many-bindings' | 'too-many-aors';
 
@@ -98,6 +116,28 @@ function contactParam(contact: NameAddr, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A binding from an update or a saved one: `expires`/`q` parameters dropped, RFC 5626 parameters read. */
+function makeBinding(u: Omit<RestoredBinding, 'updatedAt'> & { updatedAt: number }): Binding {
+  const contact = u.contact.clone();
+  contact.params.delete('expires');
+  contact.params.delete('q');
+  const instance = contactParam(contact, '+sip.instance');
+  const regId = contactParam(contact, 'reg-id');
+  return {
+    contact,
+    expiresAt: u.expiresAt,
+    q: u.q ?? 1,
+    callId: u.callId,
+    cseq: u.cseq,
+    path: [...(u.path ?? [])],
+    instanceId: instance === undefined ? undefined : instance.replace(/^"(.*)"$/, '$1'),
+    regId: regId !== undefined && /^\d{1,9}$/.test(regId) ? Number(regId) : undefined,
+    source: u.source === undefined ? undefined : { ...u.source },
+    connectionId: u.connectionId,
+    updatedAt: u.updatedAt,
+  };
+}
+
 function sameContact(a: NameAddr, b: NameAddr): boolean {
   // §10.3 step 7: contacts are compared with the URI comparison rules (§19.1.4).
   return uriEquals(a.uri, b.uri);
@@ -120,7 +160,8 @@ function sameContact(a: NameAddr, b: NameAddr): boolean {
 export class LocationService {
   readonly maxBindingsPerAor: number;
   readonly maxAors: number;
-  private readonly clock: Pick<TimerClock, 'now'>;
+  /** The clock expiries are measured on (a registration store converts them to wall-clock time with it). */
+  readonly clock: Pick<TimerClock, 'now'>;
   private readonly aors = new Map<string, Binding[]>();
 
   constructor(options: LocationServiceOptions) {
@@ -186,38 +227,33 @@ export class LocationService {
         if (i >= 0) next.splice(i, 1);
         continue;
       }
-      const contact = u.contact.clone();
-      contact.params.delete('expires');
-      contact.params.delete('q');
-      const instance = contactParam(contact, '+sip.instance');
-      const regId = contactParam(contact, 'reg-id');
-      const binding: Binding = {
-        contact,
-        expiresAt: now + u.expires * 1000,
-        q: u.q ?? 1,
-        callId: u.callId,
-        cseq: u.cseq,
-        path: [...(u.path ?? [])],
-        instanceId: instance === undefined ? undefined : instance.replace(/^"(.*)"$/, '$1'),
-        regId: regId !== undefined && /^\d{1,9}$/.test(regId) ? Number(regId) : undefined,
-        source: u.source === undefined ? undefined : { ...u.source },
-        connectionId: u.connectionId,
-        updatedAt: now,
-      };
+      const binding = makeBinding({ ...u, expiresAt: now + u.expires * 1000, updatedAt: now });
       if (i >= 0) next[i] = binding;
       else next.push(binding);
     }
-    if (next.length > this.maxBindingsPerAor) return 'too-many-bindings';
-    if (next.length === 0) {
-      this.aors.delete(aor);
-      return 'ok';
-    }
-    if (!this.aors.has(aor) && this.aors.size >= this.maxAors) {
-      this.sweep();
-      if (this.aors.size >= this.maxAors) return 'too-many-aors';
-    }
-    this.aors.set(aor, next);
-    return 'ok';
+    return this.store(aor, next);
+  }
+
+  /**
+   * Puts back a binding saved earlier (a restart), with its own expiry, update time, source
+   * and the rest, replacing a binding of the same contact. Bounded like {@link apply}: returns
+   * the bound it would pass (and changes nothing), or `'expired'` for a binding whose time is
+   * up (not stored).
+   *
+   * @example
+   * ```ts
+   * location.restore('sip:1001@demo.local', { contact, expiresAt: clock.now() + 1_200_000, callId, cseq: 7, source });
+   * ```
+   */
+  restore(aor: string, saved: RestoredBinding): 'ok' | 'expired' | LocationFailure {
+    const now = this.clock.now();
+    if (saved.expiresAt <= now) return 'expired';
+    const next = [...this.live(aor)];
+    const i = next.findIndex((b) => sameContact(b.contact, saved.contact));
+    const binding = makeBinding({ ...saved, updatedAt: Math.min(saved.updatedAt ?? now, now) });
+    if (i >= 0) next[i] = binding;
+    else next.push(binding);
+    return this.store(aor, next);
   }
 
   /** Removes every binding of `aor` (the `Contact: *` of §10.2.2). */
@@ -241,6 +277,21 @@ export class LocationService {
   /** Removes everything. */
   clear(): void {
     this.aors.clear();
+  }
+
+  /** Stores `next` as the bindings of `aor`, unless that passes a bound. */
+  private store(aor: string, next: Binding[]): 'ok' | LocationFailure {
+    if (next.length > this.maxBindingsPerAor) return 'too-many-bindings';
+    if (next.length === 0) {
+      this.aors.delete(aor);
+      return 'ok';
+    }
+    if (!this.aors.has(aor) && this.aors.size >= this.maxAors) {
+      this.sweep();
+      if (this.aors.size >= this.maxAors) return 'too-many-aors';
+    }
+    this.aors.set(aor, next);
+    return 'ok';
   }
 
   private live(aor: string): Binding[] {

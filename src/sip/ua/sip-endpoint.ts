@@ -41,6 +41,7 @@ import {
   createResponse,
   parseUri,
   type HeaderValue,
+  type Uri,
   type SipResponse,
 } from '../message/index.js';
 import { createBranch, TransactionLayer, type ServerTransaction, type TransactionLayerOptions, type TransactionLayerUser } from '../transaction/index.js';
@@ -112,6 +113,16 @@ export interface SendMessageOptions {
   from?: string;
   /** Extra headers (Route, Subject…). */
   headers?: Iterable<[string, HeaderValue]>;
+}
+
+/** Options of {@link SipEndpoint.request}. */
+export interface SendRequestOptions extends SendMessageOptions {
+  /** Body of the request (with `contentType`). */
+  body?: string | Uint8Array;
+  /** Content-Type of `body` (required with a body). */
+  contentType?: string;
+  /** Answer 401/407 with the endpoint's credentials (default true; without credentials a challenge is the outcome). */
+  authenticate?: boolean;
 }
 
 const CORE_METHODS = ['OPTIONS'];
@@ -257,20 +268,44 @@ export class SipEndpoint {
    * ```
    */
   sendMessage(target: string | SipUri, body: string | Uint8Array, contentType = 'text/plain', options: SendMessageOptions = {}): Promise<RequestOutcome> {
+    return this.request('MESSAGE', target, { ...options, body, contentType });
+  }
+
+  /**
+   * Sends one out-of-dialog request (OPTIONS, MESSAGE, NOTIFY, INFO…: not INVITE, which needs
+   * a dialog, nor ACK/CANCEL) to `target` and resolves with its outcome: the final response
+   * (after answering digest challenges with the endpoint's credentials, unless `authenticate`
+   * is false), a timeout (Timer F) or a transport error. Never rejects; throws `TypeError` for
+   * a target that is not a `sip:`/`sips:` URI when no `destination` is given, for a body
+   * without `contentType`, and for INVITE, ACK and CANCEL.
+   *
+   * @example
+   * ```ts
+   * // A keep-alive through a NAT: the Request-URI is the registered Contact, the packet goes to where the REGISTER came from.
+   * const outcome = await endpoint.request('OPTIONS', binding.contact.uri, { destination: binding.source, authenticate: false });
+   * const alive = outcome.kind === 'response';
+   * ```
+   */
+  request(method: string, target: string | SipUri, options: SendRequestOptions = {}): Promise<RequestOutcome> {
+    if (method === 'INVITE' || method === 'ACK' || method === 'CANCEL') throw new TypeError(`${method} is not sent with request()`);
     const uri = typeof target === 'string' ? parseUri(target) : target;
-    if (uri.kind !== 'sip') throw new TypeError(`cannot send to a ${uri.kind} URI without a destination`);
-    const destination = options.destination ?? directDestination(uri);
-    const request = this.createRequest('MESSAGE', uri, destination.protocol, options.from, options.headers);
-    request.set('Content-Type', contentType);
-    request.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
-    return sendAuthenticated(this.layer, request, destination, this.digest === undefined ? { random: this.random } : { digest: this.digest, random: this.random });
+    if (uri.kind !== 'sip' && options.destination === undefined) throw new TypeError(`cannot send to a ${uri.kind} URI without a destination`);
+    if (options.body !== undefined && options.contentType === undefined) throw new TypeError('a body needs a contentType');
+    const destination = options.destination ?? directDestination(uri as SipUri);
+    const request = this.createRequest(method, uri, destination.protocol, options.from, options.headers);
+    if (options.body !== undefined && options.contentType !== undefined) {
+      request.set('Content-Type', options.contentType);
+      request.body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : Buffer.from(options.body);
+    }
+    const digest = options.authenticate === false ? undefined : this.digest;
+    return sendAuthenticated(this.layer, request, destination, digest === undefined ? { random: this.random } : { digest, random: this.random });
   }
 
   /**
    * A new out-of-dialog request from us (§8.1.1): Via with our sent-by and a fresh branch,
    * Max-Forwards 70, From with a fresh tag, To the target, a fresh Call-ID, CSeq 1.
    */
-  createRequest(method: string, target: SipUri, protocol: TransportProtocol = 'udp', from?: string, headers?: Iterable<[string, HeaderValue]>): SipRequest {
+  createRequest(method: string, target: Uri, protocol: TransportProtocol = 'udp', from?: string, headers?: Iterable<[string, HeaderValue]>): SipRequest {
     const hex = (n: number): string => Buffer.from(this.random(n)).toString('hex');
     const request = new SipRequest(method, target, [
       ['Via', `SIP/2.0/${protocol.toUpperCase()} ${this.sentBy(protocol)};branch=${createBranch(this.random)}`],

@@ -133,4 +133,25 @@ describe('LocationService', () => {
     expect(() => new LocationService({ clock: new ManualClock(), maxAors: 0 })).toThrow(RangeError);
     expect(() => new LocationService({ clock: new ManualClock(), maxBindingsPerAor: 1.5 })).toThrow(RangeError);
   });
+
+  it('restore() puts back a saved binding with its own expiry, update time and source; bounded; expired ones refused', () => {
+    const clock = new ManualClock(50_000);
+    const loc = new LocationService({ clock, maxBindingsPerAor: 2, maxAors: 1 });
+    const source = { protocol: 'udp' as const, address: '203.0.113.9', port: 40000 };
+    expect(loc.restore(AOR, { contact: contact('<sip:alice@10.0.0.2:5060>;+sip.instance="<urn:uuid:1>";reg-id=1;expires=9'), expiresAt: 80_000, updatedAt: 20_000, q: 0.5, callId: 'c1', cseq: 4, path: ['<sip:p1>'], source })).toBe('ok');
+    const [b] = loc.lookup(AOR);
+    expect(b).toMatchObject({ expiresAt: 80_000, updatedAt: 20_000, q: 0.5, callId: 'c1', cseq: 4, path: ['<sip:p1>'], source, instanceId: '<urn:uuid:1>', regId: 1 });
+    expect(b!.contact.params.has('expires')).toBe(false);
+    expect(loc.remaining(b!)).toBe(30);
+    // Same contact: replaced. A time in the future is clamped to now.
+    expect(loc.restore(AOR, { contact: contact('<sip:alice@10.0.0.2:5060>'), expiresAt: 90_000, updatedAt: 99_999, callId: 'c2', cseq: 1 })).toBe('ok');
+    expect(loc.lookup(AOR).map((x) => [x.callId, x.updatedAt, x.source])).toEqual([['c2', 50_000, undefined]]);
+    expect(loc.restore(AOR, { contact: contact('<sip:alice@10.0.0.3>'), expiresAt: 50_000, callId: 'c3', cseq: 1 })).toBe('expired');
+    expect(loc.restore(AOR, { contact: contact('<sip:alice@10.0.0.4>'), expiresAt: 60_000, callId: 'c4', cseq: 1 })).toBe('ok');
+    expect(loc.restore(AOR, { contact: contact('<sip:alice@10.0.0.5>'), expiresAt: 60_000, callId: 'c5', cseq: 1 })).toBe('too-many-bindings');
+    expect(loc.restore('sip:bob@example.com', { contact: contact('<sip:bob@10.0.0.6>'), expiresAt: 60_000, callId: 'c6', cseq: 1 })).toBe('too-many-aors');
+    expect(loc.bindingCount).toBe(2);
+    clock.advance(10_000);
+    expect(loc.lookup(AOR).map((x) => x.callId)).toEqual(['c2']);
+  });
 });

@@ -86,6 +86,42 @@ describe('SipEndpoint', () => {
     expect(inboxA).toEqual(['sip:bob@127.0.0.1: hi alice ✓']);
   });
 
+  it('request() sends any out-of-dialog request to a given destination, with or without a body', async () => {
+    const seen: string[] = [];
+    const b = await endpoint({
+      fallback: {
+        methods: ['NOTIFY'],
+        onRequest: (tx) => {
+          seen.push(`${tx.request.method} ${tx.request.uriString} ${tx.request.get('Content-Type') ?? '-'} ${tx.request.body.toString()}`);
+          tx.respond(createResponse(tx.request, 200));
+        },
+      },
+    });
+    const a = await endpoint();
+    // The Request-URI names a host that does not exist: the destination decides where it goes (a device behind NAT).
+    const options = await a.request('OPTIONS', 'sip:1001@192.0.2.77:5060;ob', { destination: { protocol: 'udp', address: '127.0.0.1', port: portOf(b) }, authenticate: false });
+    expect(options.kind === 'response' && options.response.status).toBe(200);
+    expect(options.request.uriString).toBe('sip:1001@192.0.2.77:5060;ob');
+    const notify = await a.request('NOTIFY', `sip:bob@127.0.0.1:${portOf(b)}`, { body: 'Messages-Waiting: yes', contentType: 'application/simple-message-summary', headers: [['Event', 'message-summary']] });
+    expect(notify.kind === 'response' && notify.response.status).toBe(200);
+    expect(seen).toEqual([`NOTIFY sip:bob@127.0.0.1:${portOf(b)} application/simple-message-summary Messages-Waiting: yes`]);
+    expect(() => a.request('INVITE', 'sip:bob@127.0.0.1')).toThrow(TypeError);
+    expect(() => a.request('INFO', 'sip:bob@127.0.0.1', { body: 'x' })).toThrow(TypeError);
+    expect(() => a.request('OPTIONS', 'tel:+15551234')).toThrow(TypeError);
+  });
+
+  it('request() times out against a silent destination (Timer F on a manual clock)', async () => {
+    const clock = new ManualClock();
+    const a = await endpoint({ transaction: { clock } });
+    const silent = createSocket('udp4');
+    sockets.push(silent);
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    const outcome = a.request('OPTIONS', 'sip:dead@127.0.0.1', { destination: { protocol: 'udp', address: '127.0.0.1', port: silent.address().port } });
+    await new Promise((r) => setTimeout(r, 10));
+    clock.advance(32_000);
+    expect((await outcome).kind).toBe('timeout');
+  });
+
   it('415 with Accept for a MESSAGE content type it does not take', async () => {
     const got: SipRequest[] = [];
     const b = await endpoint({ onMessage: (r) => got.push(r), messageContentTypes: ['text/plain'] });
