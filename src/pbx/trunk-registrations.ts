@@ -348,10 +348,13 @@ export class TrunkRegistrations extends EventEmitter<TrunkRegistrationEvents> {
 
   /** @internal A registration changed state. */
   notify(reg: TrunkRegistration, state: TrunkRegistrationState, detail: string): void {
-    try {
-      this.emit('state', reg.tenant, reg.trunk, state, detail);
-    } catch (e) {
-      this.onError(e, `state listener (${reg.tenant.domain}/${reg.trunk.name})`);
+    // Each listener on its own: one that throws neither stops the others nor the registration.
+    for (const listener of this.rawListeners('state')) {
+      try {
+        listener(reg.tenant, reg.trunk, state, detail);
+      } catch (e) {
+        this.onError(e, `state listener (${reg.tenant.domain}/${reg.trunk.name})`);
+      }
     }
   }
 
