@@ -57,6 +57,8 @@ const PROMPTS = [
   'vm-first-message',
   'vm-last-message',
   'vm-message-number',
+  'incoming-call-for-group',
+  'press-1-to-accept',
   'beep',
 ];
 
