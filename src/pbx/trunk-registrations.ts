@@ -66,8 +66,8 @@ export interface TrunkRegistrationsOptions {
   random?: (bytes: number) => Uint8Array;
   /** Seconds before the first retry after a failure (default 60); doubled per further failure, up to 10 minutes. */
   retrySeconds?: number;
-  /** Resolves a trunk host to an address (default `dns.lookup`). */
-  lookup?: (host: string) => Promise<string>;
+  /** Resolves a trunk host to one or more addresses (default `dns.lookup`); an IPv4 one is preferred. Same shape as TrunkRouter's. */
+  lookup?: (host: string) => Promise<string | readonly string[]>;
   /** User-Agent header of the REGISTERs (default `Switchboard`). */
   userAgent?: string;
   /** Errors thrown by `state` listeners (default: ignored). */
@@ -109,8 +109,16 @@ function uriHost(host: string): string {
   return isIP(bare) === 6 ? `[${bare}]` : bare;
 }
 
-async function defaultLookup(host: string): Promise<string> {
-  return (await dnsLookup(host, { verbatim: true })).address;
+async function defaultLookup(host: string): Promise<readonly string[]> {
+  return (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+}
+
+/** The address to register with: the first IPv4 one, else the first (a PBX usually listens on IPv4 only). */
+function pickAddress(result: string | readonly string[]): string {
+  const all = (typeof result === 'string' ? [result] : result).filter((a) => isIP(a) !== 0);
+  const chosen = all.find((a) => isIP(a) === 4) ?? all[0];
+  if (chosen === undefined) throw new Error('no address');
+  return chosen;
 }
 
 /** One trunk's registration over its life (internal). */
@@ -139,7 +147,7 @@ class TrunkRegistration {
       return;
     }
     const host = bareHost(this.trunk.host);
-    const resolved = isIP(host) !== 0 ? Promise.resolve(host) : this.owner.lookup(host);
+    const resolved = isIP(host) !== 0 ? Promise.resolve(host) : this.owner.lookup(host).then(pickAddress);
     resolved.then(
       (address) => {
         if (this.ended) return;
@@ -237,7 +245,7 @@ export class TrunkRegistrations extends EventEmitter<TrunkRegistrationEvents> {
   /** @internal */ readonly endpoint: SipEndpoint;
   /** @internal */ readonly clock: TimerClock;
   /** @internal */ readonly random: (bytes: number) => Uint8Array;
-  /** @internal */ readonly lookup: (host: string) => Promise<string>;
+  /** @internal */ readonly lookup: (host: string) => Promise<string | readonly string[]>;
   /** @internal */ readonly userAgent: string;
   private readonly retrySeconds: number;
   private readonly onError: (error: unknown, context: string) => void;

@@ -39,7 +39,7 @@ export interface TrunkDial {
   readonly trunk: TrunkConfig;
   /** Request-URI: `sip:<number>@<host>:<port>;transport=<transport>`. */
   readonly uri: string;
-  /** Where to send the INVITE: the trunk's host resolved when the router was created. */
+  /** Where to send the INVITE: the trunk's host resolved when the router was created (an IPv4 address when it has one). */
   readonly destination: SipDestination;
   /** Digest credentials for the carrier's 401/407 (authUsername or username, password), when the trunk has a password. */
   readonly credentials?: DigestCredentials;
@@ -334,7 +334,8 @@ export class TrunkRouter {
         let address: string | undefined = host;
         if (isIP(host) === 0) {
           const r = resolved.get(host);
-          if (r !== undefined && 'addresses' in r) address = r.addresses[0];
+          // IPv4 first: a PBX usually listens on IPv4 only, and an IPv6 destination would then fail.
+          if (r !== undefined && 'addresses' in r) address = r.addresses.find((a) => isIP(a) === 4) ?? r.addresses[0];
           else {
             address = undefined;
             unresolved.push({ tenant, trunk, host, use: 'host', error: r !== undefined && 'error' in r ? r.error : 'not resolved' });

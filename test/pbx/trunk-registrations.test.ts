@@ -95,7 +95,7 @@ afterEach(async () => {
   for (const c of carriers.splice(0)) await c.close();
 });
 
-async function setup(options: { clock?: ManualClock; retrySeconds?: number; lookup?: (h: string) => Promise<string>; onError?: (e: unknown) => void } = {}) {
+async function setup(options: { clock?: ManualClock; retrySeconds?: number; lookup?: (h: string) => Promise<string | readonly string[]>; onError?: (e: unknown) => void } = {}) {
   const carrier = await Carrier.start(new DigestServer({ realm: 'carrier.example', algorithms: ['MD5'], lookup: passwordLookup((u) => (u.startsWith('auth-') ? 'pw-a' : undefined)) }));
   carriers.push(carrier);
   endpoint = await SipEndpoint.listen({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }] });
@@ -228,7 +228,7 @@ describe('TrunkRegistrations', () => {
       lookup: async (h) => {
         asked.push(h);
         if (!dnsUp) throw new Error(`getaddrinfo ENOTFOUND ${h}`);
-        return '127.0.0.1';
+        return ['::1', '127.0.0.1']; // IPv4 preferred: the endpoint listens on IPv4 only
       },
     });
     port = carrier.port;

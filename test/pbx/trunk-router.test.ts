@@ -168,6 +168,15 @@ describe('TrunkRouter.outbound: attempts', () => {
     expect(plan.attempts[0]).toMatchObject({ uri: 'sip:*5%23@[2001:db8::7]:5060;transport=udp', destination: { protocol: 'udp', address: '2001:db8::7', port: 5060 } });
   });
 
+  it('a host with IPv6 and IPv4 addresses: the destination is IPv4, every address is accepted', async () => {
+    const config = testConfig();
+    const router = await TrunkRouter.create(config.tenants, { lookup: async (h) => (h === 'trunk.other.example' ? ['2001:db8:30::1', '192.0.2.31'] : lookup(h)) });
+    const plan = router.outbound(tenant(config, 'acme.example'), '95551234', ann)!;
+    expect(plan.attempts[2]!.destination).toEqual({ protocol: 'udp', address: '192.0.2.31', port: 5060 });
+    expect(router.identify({ address: '2001:db8:30::1', port: 5060 })?.trunk.name).toBe('branded');
+    expect(router.identify({ address: '192.0.2.31', port: 5060 })?.trunk.name).toBe('branded');
+  });
+
   it('a trunk whose host does not resolve is left out and listed in unresolved', async () => {
     const config = testConfig();
     const router = await TrunkRouter.create(config.tenants, { lookup: async (h) => (h === 'trunk.other.example' ? '192.0.2.30' : Promise.reject(new Error('SERVFAIL'))) });
