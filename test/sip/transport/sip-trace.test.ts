@@ -275,4 +275,35 @@ describe('StreamTraceBuffer', () => {
       { numRuns: 300 },
     );
   });
+
+  it('on arbitrary bytes never throws, and traces only pieces of the input, in order (property)', () => {
+    const piece = fc.oneof(
+      fc.uint8Array({ maxLength: 60 }),
+      fc.constantFrom('\r\n', '\r\n\r\n', 'Content-Length: 3\r\n', 'Content-Length: -1\r\n', 'OPTIONS sip:a SIP/2.0\r\n', 'SIP/2.0 200 OK\r\n').map((t) => Buffer.from(t, 'latin1')),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }), (pieces, cuts) => {
+        const wire = Buffer.concat(pieces.map((p) => Buffer.from(p)));
+        const framer = new SipStreamFramer({ limits: { maxMessageBytes: 200 } });
+        const shadow = new StreamTraceBuffer();
+        let pos = 0;
+        let k = 0;
+        let searchFrom = 0;
+        while (pos < wire.length && !framer.failed) {
+          const chunk = Buffer.from(wire.subarray(pos, pos + cuts[k++ % cuts.length]!));
+          pos += chunk.length;
+          shadow.append(chunk);
+          for (const ev of framer.push(chunk)) {
+            const bytes = shadow.take(ev);
+            if (bytes === undefined) continue;
+            const at = wire.indexOf(bytes, searchFrom);
+            expect(at).toBeGreaterThanOrEqual(searchFrom);
+            searchFrom = at + bytes.length;
+          }
+          shadow.settle(framer.buffered);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
