@@ -47,6 +47,7 @@ import type { TimerClock, TimerHandle } from '../sip/timer-clock.js';
 import type { Destination } from '../sip/transport/index.js';
 import { RegistrationClient, type SipEndpoint } from '../sip/ua/index.js';
 import type { TenantConfig, TrunkConfig } from './config/index.js';
+import { escapeSipUser, sipUriHost } from './trunk-router.js';
 
 export type TrunkRegistrationState = 'registering' | 'registered' | 'failed' | 'stopped';
 
@@ -84,7 +85,17 @@ export interface TrunkRegistrationStatus {
 
 const MAX_BACKOFF_SECONDS = 600;
 
-/** The delay before retry number `failures` (1-based), in ms, before jitter. */
+/**
+ * The delay before retry number `failures` (1-based), in ms, before jitter: `retrySeconds`
+ * doubled per further failure, capped at 10 minutes (or `retrySeconds` when larger).
+ *
+ * @example
+ * ```ts
+ * trunkRetryDelay(60, 1); // 60_000
+ * trunkRetryDelay(60, 3); // 240_000
+ * trunkRetryDelay(60, 9); // 600_000
+ * ```
+ */
 export function trunkRetryDelay(retrySeconds: number, failures: number): number {
   const cap = Math.max(MAX_BACKOFF_SECONDS, retrySeconds);
   return Math.min(retrySeconds * 2 ** Math.max(0, Math.min(failures - 1, 20)), cap) * 1000;
@@ -102,11 +113,6 @@ function fingerprint(t: TrunkConfig): string {
 
 function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-function uriHost(host: string): string {
-  const bare = bareHost(host);
-  return isIP(bare) === 6 ? `[${bare}]` : bare;
 }
 
 async function defaultLookup(host: string): Promise<readonly string[]> {
@@ -151,7 +157,12 @@ class TrunkRegistration {
     resolved.then(
       (address) => {
         if (this.ended) return;
-        this.client = this.createClient({ protocol: this.trunk.transport, address, port: this.trunk.port });
+        try {
+          this.client = this.createClient({ protocol: this.trunk.transport, address, port: this.trunk.port });
+        } catch (e) {
+          this.fail(`cannot register: ${e instanceof Error ? e.message : String(e)}`);
+          return;
+        }
         void this.client.register();
       },
       (e: unknown) => {
@@ -188,8 +199,8 @@ class TrunkRegistration {
     return new RegistrationClient({
       layer: endpoint.layer,
       destination,
-      registrar: `sip:${uriHost(t.host)}:${t.port};transport=${t.transport}`,
-      aor: `sip:${username}@${uriHost(t.fromDomain)}`,
+      registrar: `sip:${sipUriHost(t.host)}:${t.port};transport=${t.transport}`,
+      aor: `sip:${escapeSipUser(username)}@${sipUriHost(t.fromDomain)}`,
       contact: endpoint.contact(t.transport, username),
       sentBy: endpoint.sentBy(t.transport),
       expires: t.registerExpires,

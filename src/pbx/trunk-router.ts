@@ -240,8 +240,17 @@ function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** A host as written in a SIP URI: IPv6 addresses in brackets. */
-function uriHost(host: string): string {
+/**
+ * A host as written in a SIP URI: IPv6 addresses in brackets (with or without them in the
+ * configuration), names and IPv4 addresses as they are.
+ *
+ * @example
+ * ```ts
+ * sipUriHost('2001:db8::7'); // '[2001:db8::7]'
+ * sipUriHost('sip.carrier.example'); // 'sip.carrier.example'
+ * ```
+ */
+export function sipUriHost(host: string): string {
   const bare = bareHost(host);
   return isIP(bare) === 6 ? `[${bare}]` : bare;
 }
@@ -249,8 +258,16 @@ function uriHost(host: string): string {
 /** Characters a SIP URI user part takes unescaped (RFC 3261 §25.1: unreserved and user-unreserved). */
 const USER_CHAR = /[A-Za-z0-9\-_.!~*'()&=+$,;?/]/;
 
-/** A user part with everything else %-escaped (a dialled `#` becomes `%23`). */
-function escapeUser(user: string): string {
+/**
+ * A SIP URI user part: characters outside RFC 3261's unreserved and user-unreserved sets
+ * %-escaped (a dialled `#` becomes `%23`).
+ *
+ * @example
+ * ```ts
+ * escapeSipUser('*5#'); // '*5%23'
+ * ```
+ */
+export function escapeSipUser(user: string): string {
   let out = '';
   for (const c of user) {
     if (USER_CHAR.test(c)) out += c;
@@ -439,13 +456,13 @@ export class TrunkRouter {
     const trunk = entry.trunk;
     const fromUser = trunk.fromUser ?? callerId.number;
     const from = {
-      uri: `sip:${escapeUser(fromUser)}@${uriHost(trunk.fromDomain)}`,
+      uri: `sip:${escapeSipUser(fromUser)}@${sipUriHost(trunk.fromDomain)}`,
       ...(callerId.name === null ? {} : { displayName: callerId.name }),
     };
     const user = trunk.authUsername ?? trunk.username;
     return {
       trunk,
-      uri: `sip:${escapeUser(number)}@${uriHost(trunk.host)}:${trunk.port};transport=${trunk.transport}`,
+      uri: `sip:${escapeSipUser(number)}@${sipUriHost(trunk.host)}:${trunk.port};transport=${trunk.transport}`,
       destination: { ...destination },
       ...(user !== null && trunk.password !== null ? { credentials: { username: user, password: trunk.password } } : {}),
       from,

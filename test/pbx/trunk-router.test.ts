@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type PbxConfig, type TenantConfig } from '../../src/pbx/config/index.js';
-import { ipInCidr, shouldFailOver, TrunkRouter } from '../../src/pbx/trunk-router.js';
+import { escapeSipUser, ipInCidr, shouldFailOver, sipUriHost, TrunkRouter } from '../../src/pbx/trunk-router.js';
 
 const root = join(__dirname, '..', '..');
 
@@ -319,6 +319,19 @@ describe('TrunkRouter.didDestination', () => {
     // Another trunk's DID is not this trunk's.
     const shared = tenant(config, 'beta.example').trunks[0]!;
     expect(router.didDestination(shared, '+15551230000', undefined)).toBeUndefined();
+  });
+});
+
+describe('escapeSipUser, sipUriHost', () => {
+  it('escapes what a user part may not hold; brackets IPv6 hosts once', () => {
+    expect(escapeSipUser('+15551234567')).toBe('+15551234567');
+    expect(escapeSipUser('*72#')).toBe('*72%23');
+    expect(escapeSipUser('acct 1@x')).toBe('acct%201%40x');
+    expect(escapeSipUser('é')).toBe('%C3%A9');
+    expect(sipUriHost('2001:db8::7')).toBe('[2001:db8::7]');
+    expect(sipUriHost('[2001:db8::7]')).toBe('[2001:db8::7]');
+    expect(sipUriHost('192.0.2.1')).toBe('192.0.2.1');
+    expect(sipUriHost('sip.carrier.example')).toBe('sip.carrier.example');
   });
 });
 
