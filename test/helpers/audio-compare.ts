@@ -97,6 +97,58 @@ export function bestCorrelation(reference: Int16Array, received: Int16Array, opt
   return best;
 }
 
+/** Options of {@link segmentedCorrelation}. */
+export interface SegmentedCorrelationOptions extends CorrelationOptions {
+  /** Length of each compared piece of `reference`, in samples (default 0.5 s at 8 kHz: 4000). */
+  segmentSamples?: number;
+  /** How far each piece may sit from where the whole-signal match puts it, in samples (default 800: 100 ms). */
+  slackSamples?: number;
+}
+
+/** What {@link segmentedCorrelation} found: the energy-weighted mean and each piece's result. */
+export interface SegmentedCorrelationResult {
+  /** Energy-weighted mean of the pieces' correlations, 0..1. */
+  correlation: number;
+  /** The whole-signal match the pieces were searched around. */
+  whole: CorrelationResult;
+  /** Per piece of `reference` (offset in samples): where it was found in `received` and how well. */
+  segments: { offset: number; lag: number; correlation: number }[];
+}
+
+/**
+ * How well `received` holds `reference` when the receiver's adaptive jitter buffer may have
+ * removed or inserted a frame here and there (each slip shifts everything after it by 20 ms,
+ * which halves a single whole-signal correlation): {@link bestCorrelation} finds the overall
+ * lag, then each `segmentSamples` piece of `reference` is matched on its own within
+ * `slackSamples` of that lag. Silent pieces weigh nothing; loud ones the most.
+ *
+ * @example
+ * ```ts
+ * const { correlation, whole } = segmentedCorrelation(sent, recorded, { maxLagSamples: recorded.length });
+ * ```
+ */
+export function segmentedCorrelation(reference: Int16Array, received: Int16Array, options: SegmentedCorrelationOptions = {}): SegmentedCorrelationResult {
+  const whole = bestCorrelation(reference, received, options);
+  const seg = options.segmentSamples ?? 4000;
+  const slack = options.slackSamples ?? 800;
+  const segments: SegmentedCorrelationResult['segments'] = [];
+  let weighted = 0;
+  let weights = 0;
+  for (let offset = 0; offset + seg / 2 <= reference.length; offset += seg) {
+    const piece = reference.subarray(offset, Math.min(reference.length, offset + seg));
+    let energy = 0;
+    for (let i = 0; i < piece.length; i++) energy += piece[i]! * piece[i]!;
+    if (energy === 0) continue;
+    const from = Math.max(0, whole.lag + offset - slack);
+    const window = received.subarray(from, Math.min(received.length, from + piece.length + 2 * slack));
+    const r = bestCorrelation(piece, window, { maxLagSamples: 2 * slack });
+    segments.push({ offset, lag: from + r.lag, correlation: r.correlation });
+    weighted += energy * r.correlation;
+    weights += energy;
+  }
+  return { correlation: weights === 0 ? 0 : weighted / weights, whole, segments };
+}
+
 function prefixSums(pcm: Int16Array, length: number, squared: boolean): Float64Array {
   const out = new Float64Array(length + 1);
   let acc = 0;

@@ -92,6 +92,11 @@ export interface BaresipOptions {
   /** Rate of the converted source, which must be the codec's: 8000 (G.711, default) or 16000. */
   audioSourceRate?: 8000 | 16000;
   /**
+   * Seconds of silence before `audioSource` (default 0): the source starts with the call's
+   * audio, so this places the signal later in the call (e.g. after an IVR's prompts).
+   */
+  audioSourceDelaySeconds?: number;
+  /**
    * Seconds of silence appended to `audioSource`, because baresip hangs up when the file ends.
    * Default: as long as `timeoutMs`. 0 lets the end of the audio end the call.
    */
@@ -270,11 +275,12 @@ export class BaresipControl {
   }
 }
 
-/** Converts a WAV file to 16-bit mono PCM at `rate`, padded with `padSeconds` of silence. */
-function writeSourceWav(from: string, to: string, rate: 8000 | 16000, padSeconds: number): void {
+/** Converts a WAV file to 16-bit mono PCM at `rate`, after `delaySeconds` and before `padSeconds` of silence. */
+function writeSourceWav(from: string, to: string, rate: 8000 | 16000, delaySeconds: number, padSeconds: number): void {
   const pcm = readWavPcm(from, rate);
-  const padded = new Int16Array(pcm.length + Math.round(padSeconds * rate));
-  padded.set(pcm);
+  const delay = Math.round(delaySeconds * rate);
+  const padded = new Int16Array(delay + pcm.length + Math.round(padSeconds * rate));
+  padded.set(pcm, delay);
   writeFileSync(to, encodeWav(padded, { format: 'pcm16', sampleRate: rate }));
 }
 
@@ -292,7 +298,13 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     if (options.audioSource !== undefined) {
       need('aufile.so');
       const source = join(dir, 'source.wav');
-      writeSourceWav(options.audioSource, source, options.audioSourceRate ?? 8000, options.audioSourcePadSeconds ?? timeoutMs / 1000);
+      writeSourceWav(
+        options.audioSource,
+        source,
+        options.audioSourceRate ?? 8000,
+        options.audioSourceDelaySeconds ?? 0,
+        options.audioSourcePadSeconds ?? timeoutMs / 1000,
+      );
       extra.push(`audio_source aufile,${source}`);
     }
     const recordingsDir = join(dir, 'recordings');

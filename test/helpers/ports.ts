@@ -1,5 +1,5 @@
 /** Ephemeral ports for peers that must be told a port number (sipp, baresip). */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 /**
@@ -43,4 +43,31 @@ export async function freeTcpPort(): Promise<number> {
   });
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/**
+ * A block of `count` consecutive UDP ports on 127.0.0.1 starting at an even port, all free a
+ * moment ago (each bound, then released): an RTP port range to give a CallAgent
+ * (`media: { portMin, portMax }`) so a capture filter can name it before any call exists.
+ */
+export async function freeUdpPortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let base = await freeUdpPort();
+    base -= base & 1;
+    if (base < 1024 || base + count - 1 > 65535) continue;
+    const held: Socket[] = [];
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) {
+      const s = createSocket('udp4');
+      ok = await new Promise<boolean>((resolve) => {
+        s.once('error', () => resolve(false));
+        s.bind(p, '127.0.0.1', () => resolve(true));
+      });
+      if (ok) held.push(s);
+      else s.close();
+    }
+    for (const s of held) s.close();
+    if (ok) return base;
+  }
+  throw new Error(`no block of ${count} free UDP ports found`);
 }

@@ -4,7 +4,9 @@
  * commands): we see the INVITE, accept with an SDP answer, get the ACK, and hang up with BYE;
  * baresip reports CALL_CLOSED. A second call is hung up by baresip and we see its BYE. Then
  * we call baresip at the contact it registered (it auto-answers, `answermode=auto`) and hang
- * up. Audio: an 8 kHz WAV generated here through the `aufile` module, played out to a file.
+ * up. Audio: an 8 kHz tone WAV generated here, sent through the `aufile` source (the helper
+ * pads it with silence, since baresip 1.0 hangs up when the source file ends). Nothing is
+ * played out: baresip 1.0 has no `aufile` player (see test/helpers/baresip.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,13 +137,9 @@ describe('baresip and our UserAgent', () => {
     toneWav(wav);
     const bs = await startBaresip({
       accounts: [`<sip:1001@127.0.0.1:${agent.port};transport=udp>;auth_pass=secret;regint=60;answermode=auto`],
-      modules: ['g711.so', 'aufile.so', 'ctrl_tcp.so', 'menu.so'],
-      config: [
-        `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
-        `audio_source aufile,${wav}`,
-        `audio_player aufile,${join(audioDir, 'out.wav')}`,
-        `audio_alert aufile,${join(audioDir, 'alert.wav')}`,
-      ],
+      modules: ['g711.so', 'ctrl_tcp.so', 'menu.so'],
+      config: [`ctrl_tcp_listen 127.0.0.1:${ctrlPort}`],
+      audioSource: wav,
     });
     baresip = bs;
     const context = () => `${JSON.stringify(control?.events ?? [])}\n${bs.output().slice(-5000)}`;
