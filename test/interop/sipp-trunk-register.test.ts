@@ -6,8 +6,11 @@
  * auth-acct1234, the trunk's authUsername), answers 200; the trunk must reach 'registered'.
  * Then stop() must send the un-REGISTER (Expires: 0, the Contact's expires=0, authorized),
  * which sipp answers 200 and the scenario ends: sipp exits 0 with one successful call.
+ * The same over TCP (`-t t1`: one connection for the three REGISTERs), and with a wrong
+ * password (verifyauth fails, sipp answers 403: the trunk is 'failed', a retry scheduled).
  */
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +19,7 @@ import { parseConfig } from '../../src/pbx/config/index.js';
 import { TrunkRegistrations, type TrunkRegistrationState } from '../../src/pbx/trunk-registrations.js';
 import { SipEndpoint } from '../../src/sip/ua/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 
 const scenarios = join(__dirname, 'scenarios');
 
@@ -51,7 +54,25 @@ async function waitForUdpListener(port: number, timeoutMs = 5000): Promise<void>
   }
 }
 
-function tenants(port: number, password = 's3cret-trunk') {
+/** Resolves once something (sipp) accepts TCP connections on 127.0.0.1:`port`. */
+async function waitForTcpListener(port: number, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > until) throw new Error(`nothing listens on TCP ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function tenants(port: number, password = 's3cret-trunk', transport: 'udp' | 'tcp' = 'udp') {
   const json = {
     tenants: [
       {
@@ -64,7 +85,7 @@ function tenants(port: number, password = 's3cret-trunk') {
             name: 'carrier',
             host: '127.0.0.1',
             port,
-            transport: 'udp',
+            transport,
             username: 'acct1234',
             authUsername: 'auth-acct1234',
             password,
@@ -143,6 +164,37 @@ describe('TrunkRegistrations against sipp as the carrier registrar', () => {
     expect(trace).toMatch(/Authorization: Digest [^\r\n]*username="auth-acct1234"/);
     expect(trace).toContain(`REGISTER sip:127.0.0.1:${port};transport=udp SIP/2.0`);
     if (process.env.SHOW_SIPP_TRACE !== undefined) console.log(trace);
+  });
+
+  it('over TCP: the same exchange on one connection, Contact with transport=tcp', async () => {
+    const port = await freeTcpPort();
+    const sipp = startPeer(
+      'sipp',
+      ['-sf', join(scenarios, 'trunk-registrar.xml'), '-t', 't1', '-p', String(port), '-mp', String(await freeUdpPort(true)), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-m', '1', '-timeout', '15s', '-timeout_error'],
+      { timeoutMs: 18_000, cwd: tmpdir() },
+    );
+    await waitForTcpListener(port);
+    endpoint = await SipEndpoint.listen({
+      listen: [
+        { protocol: 'udp', address: '127.0.0.1', port: 0 },
+        { protocol: 'tcp', address: '127.0.0.1', port: 0 },
+      ],
+    });
+    registrations = new TrunkRegistrations({ endpoint, retrySeconds: 30 });
+    const registered = new Promise<void>((resolve, reject) => {
+      registrations!.on('state', (_tenant, _trunk, state, detail) => {
+        if (state === 'registered') resolve();
+        if (state === 'failed') reject(new Error(`registration failed: ${detail}`));
+      });
+    });
+    const config = tenants(port, 's3cret-trunk', 'tcp');
+    registrations.start(config);
+    await registered;
+    await registrations.stop();
+    const r = await sipp.done;
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    expect(r.stdout).toMatch(/Successful call\s+\|\s+\d+\s+\|\s+1\s/);
+    expect(endpoint.transports.stats.opened).toBe(1);
   });
 
   it('a wrong password: verifyauth refuses, sipp answers 403, the trunk is failed with a retry scheduled', async () => {
