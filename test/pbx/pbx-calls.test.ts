@@ -1,0 +1,130 @@
+/**
+ * The PBX end to end in one process, with CallAgents as phones registering over real UDP on
+ * 127.0.0.1: authenticated calls between extensions with anchored media (audio checked both
+ * ways by in-band DTMF detection at the far phone), music on hold, CDRs, a ring group, and the
+ * refusals a user would notice (407, 404, 480, cross-tenant 403).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Call, CallAgent } from '../../src/call/index.js';
+import { CallError } from '../../src/call/index.js';
+import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
+import { readCdrs } from '../../src/pbx/cdr-writer.js';
+import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { join } from 'node:path';
+
+let t: TestPbx | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t = undefined;
+});
+
+function nextCall(a: CallAgent): Promise<Call> {
+  return new Promise((resolve) => a.once('call', resolve));
+}
+
+function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (predicate()) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() - start > ms) {
+        clearInterval(timer);
+        reject(new Error('timed out waiting'));
+      }
+    }, 10);
+  });
+}
+
+async function connected(t: TestPbx, from: CallAgent, to: CallAgent, number: string): Promise<{ caller: Call; callee: Call }> {
+  const incoming = nextCall(to);
+  const callerP = from.call(t.uri(number));
+  const callee = await incoming;
+  await callee.answer();
+  return { caller: await callerP, callee };
+}
+
+describe('PBX calls between extensions', () => {
+  it('1001 calls 1002: caller ID, audio both ways through the anchored media, CDR', async () => {
+    t = await startTestPbx();
+    const alice = await t.phone('1001', 'password-1001', { media: { inbandDtmf: 'always' } });
+    const bob = await t.phone('1002', 'password-1002', { media: { inbandDtmf: 'always' } });
+    const { caller, callee } = await connected(t, alice, bob, '1002');
+    expect(callee.remoteUser).toBe('1001');
+    expect(callee.remoteName).toBe('Alice');
+    // The PBX anchors media: each phone's SDP peer is the PBX's RTP address, not the other phone.
+    expect(callee.negotiated?.remote.port).not.toBe(caller.media?.session.localPort);
+    const atBob: string[] = [];
+    const atAlice: string[] = [];
+    callee.on('dtmf', (d) => atBob.push(d));
+    caller.on('dtmf', (d) => atAlice.push(d));
+    await caller.play(generateDtmf('14', { toneMs: 80, pauseMs: 80 }));
+    await callee.play(generateDtmf('7', { toneMs: 80, pauseMs: 80 }));
+    await until(() => atBob.length >= 2 && atAlice.length >= 1);
+    expect(atBob.slice(0, 2)).toEqual(['1', '4']);
+    expect(atAlice[0]).toBe('7');
+    await caller.hangup();
+    expect((await callee.ended).reason).toBe('remote-hangup');
+    await until(() => t!.pbx.b2bua.calls.size === 0);
+    await t.pbx.cdr.flush();
+    const cdrs = await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'));
+    expect(cdrs).toHaveLength(1);
+    expect(cdrs[0]).toMatchObject({ tenant: 'demo.test', from: '1001', to: '1002', direction: 'internal', disposition: 'answered', sipStatus: 200, answeredBy: '1002', hangupBy: 'caller' });
+    expect(cdrs[0]!.billsec).toBeGreaterThan(0);
+  });
+
+  it('hold: the held party hears music on hold; unhold restores the media path', async () => {
+    t = await startTestPbx();
+    const alice = await t.phone('1001', 'password-1001', { media: { inbandDtmf: 'always' } });
+    const bob = await t.phone('1002', 'password-1002');
+    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const levels: number[] = [];
+    caller.on('audio', (pcm) => levels.push(levelDbov(pcm)));
+    await callee.hold();
+    levels.length = 0;
+    await new Promise((r) => setTimeout(r, 1500));
+    const loud = levels.filter((l) => l > -40).length;
+    expect(loud).toBeGreaterThan(levels.length / 3); // music, not silence
+    await callee.unhold();
+    await new Promise((r) => setTimeout(r, 200));
+    const atAlice: string[] = [];
+    caller.on('dtmf', (d) => atAlice.push(d));
+    await callee.play(generateDtmf('9', { toneMs: 80, pauseMs: 80 }));
+    await until(() => atAlice.includes('9'));
+    await caller.hangup();
+  });
+
+  it('a ring group (ringall): the member who answers gets the call; the other stops ringing', async () => {
+    t = await startTestPbx();
+    const alice = await t.phone('1001', 'password-1001');
+    const bob = await t.phone('1002', 'password-1002');
+    const carol = await t.phone('1003', 'password-1003');
+    const bobRings = nextCall(bob);
+    const carolRings = nextCall(carol);
+    const callerP = alice.call(t.uri('600'));
+    const [b, c] = await Promise.all([bobRings, carolRings]);
+    expect(c.remoteName).toBe('Alice');
+    await b.answer();
+    const caller = await callerP;
+    expect((await c.ended).reason).toBe('cancelled');
+    expect(caller.state).toBe('answered');
+    await caller.hangup();
+  });
+
+  it('refuses what it should: 407 without credentials, 404 unknown number, 480 not registered, 403 across tenants', async () => {
+    t = await startTestPbx();
+    const alice = await t.phone('1001', 'password-1001');
+    const stranger = await t.phone('1001', 'wrong', { register: false, credentials: [] });
+    const err407 = (await stranger.call(t.uri('1002')).catch((e: unknown) => e)) as CallError;
+    expect(err407).toBeInstanceOf(CallError);
+    expect(err407.status).toBe(407);
+    const err404 = (await alice.call(t.uri('1999')).catch((e: unknown) => e)) as CallError;
+    expect(err404.status).toBe(404);
+    const err480 = (await alice.call(t.uri('1003')).catch((e: unknown) => e)) as CallError;
+    expect(err480.status).toBe(480);
+    const zed = await t.phone('2001', 'password-2001', { domain: 'other.test' });
+    const err403 = (await zed.call(t.uri('1001')).catch((e: unknown) => e)) as CallError;
+    expect(err403.status).toBe(403);
+  });
+});
