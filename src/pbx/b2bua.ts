@@ -29,6 +29,7 @@
  * agent.on('call', (call) => void b2bua.handle(call));
  * ```
  */
+import { EventEmitter } from 'node:events';
 import type { Call } from '../call/index.js';
 import type { CallAgent } from '../call/index.js';
 import type { DigestCredentials, Destination as SipDestination, IncomingSession, TimerClock } from '../sip/index.js';
@@ -77,8 +78,10 @@ export interface PbxCall {
   readonly caller: Caller;
   dialled: string;
   direction: 'internal' | 'inbound' | 'outbound';
-  /** Legs still ringing. */
-  readonly ringing: Set<Call>;
+  /** Legs still ringing, with what each rings (the label is the extension number for devices). */
+  readonly ringing: Map<Call, RingTarget>;
+  /** @internal While ring() runs: ends it with an outcome (a pickup takes the call). */
+  settleRing: ((outcome: RingOutcome) => void) | undefined;
   /** The leg that answered. */
   outbound: Call | undefined;
   answeredBy: string | undefined;
@@ -153,6 +156,38 @@ export interface RingTarget {
 export type RingOutcome = { kind: 'answered'; leg: Call; target: RingTarget } | { kind: 'failed'; status: number } | { kind: 'caller-gone' };
 
 /**
+ * A leg of a PBX call changed state, as seen from one extension: what RFC 4235 dialog-event
+ * subscribers (BLF lamps) are told. `initiator`: the extension is calling (its own phone's
+ * INVITE to us); `recipient`: its phone is being rung. The dialog identifiers are those of
+ * the leg between the PBX and that phone (`leg.session.dialog`).
+ *
+ * @example
+ * ```ts
+ * b2bua.on('leg', (e) => console.log(e.extension, e.state));
+ * ```
+ */
+export interface LegEvent {
+  pc: PbxCall;
+  leg: Call;
+  tenant: TenantConfig;
+  extension: string;
+  role: 'initiator' | 'recipient';
+  state: 'trying' | 'early' | 'confirmed' | 'terminated';
+}
+
+/**
+ * Events of a {@link B2bua}.
+ *
+ * @example
+ * ```ts
+ * b2bua.on('leg', (e) => blf.update(e));
+ * ```
+ */
+export interface B2buaEvents {
+  leg: [event: LegEvent];
+}
+
+/**
  * Options of {@link B2bua.ring}.
  *
  * @example
@@ -198,7 +233,7 @@ function cdrDisposition(pc: PbxCall): CallDetailRecord['disposition'] {
  * agent.on('call', (call) => void b2bua.handle(call));
  * ```
  */
-export class B2bua {
+export class B2bua extends EventEmitter<B2buaEvents> {
   /** Calls in progress. */
   readonly calls = new Set<PbxCall>();
   /** Active calls per extension key (`1001@demo.local`): busy when ≥ 1 and call waiting is off. */
@@ -206,6 +241,7 @@ export class B2bua {
   private readonly deps: B2buaDeps;
 
   constructor(deps: B2buaDeps) {
+    super();
     this.deps = { ...deps };
   }
 
@@ -301,7 +337,8 @@ export class B2bua {
       caller,
       dialled,
       direction: caller.kind === 'trunk' ? 'inbound' : 'internal',
-      ringing: new Set(),
+      ringing: new Map(),
+      settleRing: undefined,
       outbound: undefined,
       answeredBy: undefined,
       trunk: caller.trunk?.name,
@@ -310,7 +347,14 @@ export class B2bua {
       hangupBy: undefined,
     };
     this.calls.add(pc);
-    if (caller.extension !== undefined) this.occupy(pc, caller.tenant, caller.extension.number);
+    if (caller.extension !== undefined) {
+      const ext = caller.extension.number;
+      this.occupy(pc, caller.tenant, ext);
+      const emit = (state: LegEvent['state']): void => void this.emit('leg', { pc, leg: inbound, tenant: caller.tenant, extension: ext, role: 'initiator', state });
+      emit('trying');
+      inbound.once('answered', () => emit('confirmed'));
+      inbound.once('ended', () => emit('terminated'));
+    }
     const log = this.deps.logger.child({ tenant: caller.tenant.domain, callId: inbound.id });
     log.info(`call from ${caller.number} (${caller.kind}) to ${dialled}`);
     inbound.once('ended', (end) => {
@@ -549,6 +593,7 @@ export class B2bua {
       const settle = (outcome: RingOutcome): void => {
         if (settled) return;
         settled = true;
+        pc.settleRing = undefined;
         clock.clearTimer(timer);
         inbound.off('ended', onCallerEnded);
         for (const leg of legs.keys()) {
@@ -560,6 +605,7 @@ export class B2bua {
         }
         resolve(outcome);
       };
+      pc.settleRing = settle;
       const failed = (status: number): void => {
         statuses.push(status);
         if (--pending === 0) settle({ kind: 'failed', status: bestFailureStatus(statuses) });
@@ -579,8 +625,10 @@ export class B2bua {
                 return;
               }
               legs.set(leg, target);
-              pc.ringing.add(leg);
+              pc.ringing.set(leg, target);
+              this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'trying' });
               leg.on('progress', (status) => {
+                if (status > 100) this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'early' });
                 if (settled) return;
                 if (status === 180 && inbound.state === 'ringing') inbound.ring();
               });
@@ -598,7 +646,7 @@ export class B2bua {
                 const confirm = options.confirm;
                 if (confirm === undefined) {
                   settle({ kind: 'answered', leg, target });
-                  void this.answered(pc, leg, target);
+                  void this.answered(pc, leg, target.label);
                   return;
                 }
                 // "Confirm call": the member must accept (press 1) before the caller is put
@@ -608,7 +656,7 @@ export class B2bua {
                   (ok) => {
                     if (ok && !settled && !leg.hasEnded) {
                       settle({ kind: 'answered', leg, target });
-                      void this.answered(pc, leg, target);
+                      void this.answered(pc, leg, target.label);
                     } else {
                       void leg.hangup();
                       if (!settled) failed(480);
@@ -620,7 +668,9 @@ export class B2bua {
                   },
                 );
               });
+              leg.once('answered', () => this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'confirmed' }));
               leg.once('ended', (end) => {
+                this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'terminated' });
                 pc.ringing.delete(leg);
                 // A leg answered but not confirmed reports through confirm(), not here.
                 if (leg.answerTime === undefined) failed(end.status ?? 480);
@@ -645,12 +695,12 @@ export class B2bua {
   }
 
   /** The winner answered: answer the caller, bridge, and look after hold and the time limit. */
-  private async answered(pc: PbxCall, leg: Call, target: RingTarget): Promise<void> {
+  private async answered(pc: PbxCall, leg: Call, label: string): Promise<void> {
     const inbound = pc.inbound;
     pc.outbound = leg;
-    pc.answeredBy = target.label;
+    pc.answeredBy = label;
     const log = this.deps.logger.child({ tenant: pc.caller.tenant.domain, callId: pc.id });
-    log.info(`answered by ${target.label}`);
+    log.info(`answered by ${label}`);
     try {
       if (inbound.state !== 'answered') await inbound.answer();
     } catch (e) {
@@ -703,6 +753,47 @@ export class B2bua {
     void inbound.ended.then(() => this.deps.clock.clearTimer(limit));
   }
 
+  /** Calls now ringing an extension (for pickup), oldest first. */
+  ringingFor(tenant: TenantConfig, number: string): PbxCall[] {
+    const out: PbxCall[] = [];
+    for (const pc of this.calls) {
+      if (pc.outbound !== undefined || pc.settleRing === undefined) continue;
+      for (const target of pc.ringing.values()) {
+        if (target.label === number && (target.to.uri === TenantDirectory.aor(tenant, number) || pc.caller.tenant === tenant)) {
+          out.push(pc);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Call pickup: `picker` (a call to the PBX from another phone: `*8`, `**1002`, or an INVITE
+   * with Replaces naming a ringing leg) answers the ringing call `pc`. The ringing legs get
+   * CANCEL with "Call completed elsewhere", the picker's call is answered and bridged to the
+   * caller. False when the call is no longer ringing.
+   *
+   * @example
+   * ```ts
+   * const [ringing] = b2bua.ringingFor(tenant, '1002');
+   * if (ringing !== undefined) await b2bua.pickup(ringing, call, 'pickup:1003');
+   * ```
+   */
+  async pickup(pc: PbxCall, picker: Call, label: string): Promise<boolean> {
+    const settle = pc.settleRing;
+    if (settle === undefined || pc.outbound !== undefined || pc.inbound.hasEnded || picker.hasEnded) return false;
+    const target: RingTarget = { uri: picker.remoteUri, destination: { protocol: 'udp', address: '0.0.0.0', port: 0 }, from: { uri: picker.remoteUri }, to: { uri: picker.calledUri }, label };
+    settle({ kind: 'answered', leg: picker, target });
+    try {
+      if (picker.state !== 'answered') await picker.answer();
+    } catch {
+      return false;
+    }
+    await this.answered(pc, picker, label);
+    return true;
+  }
+
   /** The inbound leg ended: once the answered leg has too, write the CDR. */
   private finish(pc: PbxCall): void {
     const done = (): void => {
@@ -748,7 +839,7 @@ export class B2bua {
     const all: Promise<unknown>[] = [];
     for (const pc of this.calls) {
       pc.hangupBy ??= 'system';
-      for (const leg of pc.ringing) leg.cancel();
+      for (const leg of pc.ringing.keys()) leg.cancel();
       all.push(pc.inbound.hangup());
       if (pc.outbound !== undefined) all.push(pc.outbound.hangup());
     }
