@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type PbxConfig, type TenantConfig } from '../../src/pbx/config/index.js';
 import { DeviceAuth } from '../../src/pbx/device-auth.js';
@@ -261,5 +262,67 @@ describe('PbxRegistrar', () => {
     const sent: number[] = [];
     await registrar.handle({ request: req, respond: (r: SipResponse) => sent.push(r.status) } as never, inboundOf({}, req));
     expect(sent).toEqual([401]);
+  });
+});
+
+describe('PbxRegistrar robustness', () => {
+  const hostile = fc.oneof(
+    fc.constantFrom(
+      '*',
+      '<sip:1001@h1>;expires=0',
+      '<sip:1001@h1>;expires=4294967296',
+      '<sip:1001@h1>;q=2',
+      '<sip:1001@h1>;+sip.instance="<urn:uuid:1>", <sip:1001@h2>;+sip.instance="<urn:uuid:1>"',
+      '<sip:1001@h1>, <sip:1001@h2>, <sip:1001@h3>, <sip:1001@h4>',
+      '<tel:+1555>',
+      '<sip:@>',
+      'sip:1001@127.0.0.1:5060',
+      '<sip:1001@acme.test>',
+      '"x" <sip:1001@[::1]:5060;transport=tcp>;reg-id=99999999999',
+      '',
+      ',,,',
+    ),
+    fc.string({ maxLength: 30 }),
+  );
+  const headerName = fc.constantFrom('Contact', 'Expires', 'Require', 'Path', 'Supported', 'To', 'Call-ID', 'CSeq');
+
+  it('process() resolves with a response for any REGISTER, before and after authentication; bounds hold', async () => {
+    const { registrar, location } = setup();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(headerName, hostile), { maxLength: 6 }), fc.constantFrom('sip:demo.local', 'sip:127.0.0.1', 'sip:acme.test', 'sip:nowhere.example'), async (headers, ruri) => {
+        const lines = [`REGISTER ${ruri} SIP/2.0`, 'Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKprop', 'From: <sip:1001@demo.local>;tag=1', ...headers.map(([n, v]) => `${n}: ${v.replace(/[\r\n]/g, ' ')}`)];
+        if (!headers.some(([n]) => n === 'To')) lines.push('To: <sip:1001@demo.local>');
+        if (!headers.some(([n]) => n === 'Call-ID')) lines.push('Call-ID: prop');
+        if (!headers.some(([n]) => n === 'CSeq')) lines.push('CSeq: 1 REGISTER');
+        let req: SipRequest;
+        try {
+          req = parseMessage(Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`), { validate: false }) as SipRequest;
+        } catch {
+          return;
+        }
+        const source = { address: `10.1.${++run >> 8}.${run & 255}` }; // a fresh address each time: throttling is tested elsewhere
+        const inbound = inboundOf({ source }, req);
+        const first = (await registrar.process(req, inbound)).response;
+        expect(first.status).toBeGreaterThanOrEqual(200);
+        expect(first.status).toBeLessThan(700);
+        parseMessage(serializeMessage(first), { validate: false });
+        if (first.status !== 401) return;
+        let retry: SipRequest;
+        try {
+          const creds = new DigestClient({ credentials: { username: '1001', password: 'secret-1001' } }).authorize(first, req);
+          if (creds === undefined) return;
+          retry = parseMessage(serializeMessage(retryWithCredentials(req, creds)), { validate: false }) as SipRequest;
+        } catch {
+          return; // the client cannot build a retry of this request
+        }
+        const second = (await registrar.process(retry, inboundOf({ source }, retry))).response;
+        expect(second.status).toBeGreaterThanOrEqual(200);
+        expect(second.status).toBeLessThan(700);
+        parseMessage(serializeMessage(second), { validate: false });
+        expect(location.lookup('sip:1001@demo.local').length).toBeLessThanOrEqual(2); // maxDevices
+      }),
+      { numRuns: 300, seed: 20261122 },
+    );
   });
 });
