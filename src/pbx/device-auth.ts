@@ -193,6 +193,7 @@ export class DeviceAuth {
   private readonly secret: Uint8Array;
   private readonly servers = new Map<string, TenantServer>();
   private readonly throttle: FailureThrottle;
+  private readonly algorithmCache = new WeakMap<TenantConfig, readonly DigestAlgorithm[]>();
 
   constructor(options: DeviceAuthOptions) {
     this.directory = options.directory;
@@ -301,10 +302,16 @@ export class DeviceAuth {
   }
 
   /** The algorithms the tenant's DigestServer accepts: security.digestAlgorithms, then each extension's, in configuration order. */
-  private tenantAlgorithms(tenant: TenantConfig): DigestAlgorithm[] {
-    const all = new Set<DigestAlgorithm>(this.directory.config.security.digestAlgorithms);
-    for (const e of tenant.extensions) for (const a of e.digestAlgorithms) all.add(a);
-    return [...all];
+  private tenantAlgorithms(tenant: TenantConfig): readonly DigestAlgorithm[] {
+    // Once per tenant object: a reload brings new objects (and maybe new security defaults).
+    let list = this.algorithmCache.get(tenant);
+    if (list === undefined) {
+      const all = new Set<DigestAlgorithm>(this.directory.config.security.digestAlgorithms);
+      for (const e of tenant.extensions) for (const a of e.digestAlgorithms) all.add(a);
+      list = [...all];
+      this.algorithmCache.set(tenant, list);
+    }
+    return list;
   }
 
   /** HA1 values of an extension, for its own algorithms only. */
