@@ -87,6 +87,8 @@ export interface PbxRegistrarOptions {
   now?: () => Date;
   /** Randomness for To tags. */
   random?: (bytes: number) => Uint8Array;
+  /** Errors thrown by event listeners (they never disturb the REGISTER being answered). */
+  onError?: (error: unknown, context: string) => void;
 }
 
 /** Where to reach one registered device. */
@@ -135,6 +137,7 @@ export class PbxRegistrar implements RegisterHandler {
   private readonly tooManyDevices: 'refuse' | 'replace-oldest';
   private readonly random: ((bytes: number) => Uint8Array) | undefined;
   private readonly emitter = new EventEmitter();
+  private readonly onError: (error: unknown, context: string) => void;
   /** What was last reported per AoR, to tell new, refreshed and gone bindings apart. */
   private readonly known = new Map<string, Known>();
   private readonly sweepMs: number;
@@ -149,6 +152,7 @@ export class PbxRegistrar implements RegisterHandler {
     this.store = options.store;
     this.tooManyDevices = options.tooManyDevices ?? 'refuse';
     this.random = options.random;
+    this.onError = options.onError ?? (() => undefined);
     const maxExpires = options.maxExpires ?? 3600;
     this.registrar = new Registrar({
       location: this.location,
@@ -335,15 +339,26 @@ export class PbxRegistrar implements RegisterHandler {
     for (const b of before) {
       if (!now.some((n) => uriEquals(n.contact.uri, b.contact.uri))) {
         gone++;
-        this.emitter.emit('unregistered', tenant, number, b);
+        this.emit('unregistered', tenant, number, b);
       }
     }
     for (const n of now) {
       const old = before.find((b) => uriEquals(b.contact.uri, n.contact.uri));
       // New, or registered again after it had expired unnoticed.
-      if (old === undefined || old.expiresAt <= n.updatedAt) this.emitter.emit('registered', tenant, number, n);
+      if (old === undefined || old.expiresAt <= n.updatedAt) this.emit('registered', tenant, number, n);
     }
     return gone;
+  }
+
+  /** Calls each listener; one that throws is reported and the others still run. */
+  private emit(event: RegistrarEvent, tenant: TenantConfig, number: string, binding: Binding): void {
+    for (const listener of this.emitter.listeners(event) as RegistrarListener[]) {
+      try {
+        listener(tenant, number, binding);
+      } catch (e) {
+        this.onError(e, `${event} listener`);
+      }
+    }
   }
 
   /** The tenant and extension of an AoR of ours (`sip:1001@demo.local`), if they still exist. */

@@ -223,6 +223,20 @@ describe('PbxRegistrar', () => {
     registrar.close();
   });
 
+  it('a listener that throws is reported to onError; the REGISTER is still answered 200 and other listeners run', async () => {
+    const errors: string[] = [];
+    const { registrar, events } = setup({ onError: (e, context) => errors.push(`${context}: ${(e as Error).message}`) });
+    registrar.on('registered', () => {
+      throw new Error('boom');
+    });
+    const after: string[] = [];
+    registrar.on('registered', (_t, n) => after.push(n));
+    expect((await register(registrar, {})).status).toBe(200);
+    expect(errors).toEqual(['registered listener: boom']);
+    expect(events).toHaveLength(1);
+    expect(after).toEqual(['1001']);
+  });
+
   it('remove() drops one binding and reports it', async () => {
     const { registrar, tenant, events } = setup();
     await register(registrar, {});
