@@ -185,7 +185,11 @@ export class DeviceKeepalive {
     this.failures.delete(key);
     this.stats.removed++;
     this.remove(p.aor, current);
-    this.options.onDead?.(p.aor, current);
+    try {
+      this.options.onDead?.(p.aor, current);
+    } catch {
+      // a listener's bug must not become an unhandled rejection here
+    }
   }
 
   private remove(aor: string, binding: Binding): void {
