@@ -36,6 +36,7 @@ import {
 import { WavCache } from './audio-source.js';
 import { Call, type CallContext } from './call.js';
 import { CallError } from './call-error.js';
+import { quietG711Frame } from './call-media.js';
 import { IntervalTicker, type MediaTicker } from './media-ticker.js';
 
 /**
@@ -185,7 +186,8 @@ export class CallAgent extends EventEmitter<CallAgentEvents> {
           address: bindAddress,
           ...(pool === undefined ? {} : { portPool: pool }),
           mediaTimeoutMs: settings.mediaTimeoutMs ?? 30_000,
-          ...(settings.jitterBuffer === undefined ? {} : { jitterBuffer: settings.jitterBuffer }),
+          // Shrink the delay in pauses, not in the middle of a word.
+          jitterBuffer: { canRemove: quietG711Frame, ...settings.jitterBuffer },
           ...(settings.telephoneEventPayloadType === undefined ? {} : { telephoneEventPayloadType: settings.telephoneEventPayloadType }),
         }),
       negotiatorOptions: (rtp) => this.negotiatorOptions(rtp),

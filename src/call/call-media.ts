@@ -19,7 +19,7 @@
  * await media.play(new PcmSource(prompt));
  * ```
  */
-import { DtmfDetector, PacketLossConcealer, aLawToMuLaw, decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, muLawToALaw } from '../codecs/index.js';
+import { DtmfDetector, PacketLossConcealer, aLawDecodeSample, aLawToMuLaw, decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, muLawDecodeSample, muLawToALaw } from '../codecs/index.js';
 import type { RtpSession } from '../rtp/index.js';
 import type { NegotiatedMedia, SdpDirection } from '../sip/index.js';
 import type { FrameSource } from './audio-source.js';
@@ -44,6 +44,30 @@ export const A_TO_MU: Uint8Array = (() => {
   aLawToMuLaw(all, out);
   return out;
 })();
+
+/**
+ * True when a G.711 frame is quiet (mean magnitude below about −42 dBov, sampling every
+ * fourth byte): the jitter buffer may drop it to shrink its delay without clipping speech.
+ * Payload type 8 is A-law; anything else is taken as µ-law.
+ *
+ * @example
+ * ```ts
+ * await RtpSession.open({ jitterBuffer: { canRemove: quietG711Frame } });
+ * ```
+ */
+export function quietG711Frame(packet: { payload: Uint8Array; payloadType?: number }): boolean {
+  const p = packet.payload;
+  if (p.length === 0) return true;
+  const aLaw = packet.payloadType === 8;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < p.length; i += 4) {
+    const v = aLaw ? aLawDecodeSample(p[i]!) : muLawDecodeSample(p[i]!);
+    sum += v < 0 ? -v : v;
+    n++;
+  }
+  return sum / n < 260;
+}
 
 /**
  * The G.711 law of a negotiated codec (undefined for anything else).

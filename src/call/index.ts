@@ -25,7 +25,7 @@ export { WavCache, wavToPcm8k, openSource, PcmSource, ToneSource, StreamSource, 
 export type { PlaySource, FrameSource, ToneName } from './audio-source.js';
 export { IntervalTicker, ManualTicker, MAX_CATCH_UP } from './media-ticker.js';
 export type { MediaTicker, TickListener } from './media-ticker.js';
-export { CallMedia, MU_TO_A, A_TO_MU, g711Of } from './call-media.js';
+export { CallMedia, MU_TO_A, A_TO_MU, g711Of, quietG711Frame } from './call-media.js';
 export type { G711, MediaSink, CallMediaOptions } from './call-media.js';
 export { parseDtmfInfo, formatDtmfInfo, DTMF_INFO_TYPES } from './dtmf-info.js';
 export { promptPath, digitPrompts, musicOnHoldPath } from './prompts.js';

@@ -34,6 +34,18 @@ function run(jb: JitterBuffer, arrivals: [number, number, Partial<JitterBufferPa
 const frames = (out: JitterBufferOutput[]): number[] => out.flatMap((o) => (o.kind === 'frame' ? [o.payload[0]!] : []));
 
 describe('JitterBuffer mechanics', () => {
+  it('canRemove: shrinks its delay only in quiet frames while the excess is under 100 ms', () => {
+    const jb = new JitterBuffer({ initialDelayMs: 90, canRemove: (p) => p.payload[1] === 0 });
+    const quiet = (i: number): boolean => i % 15 === 14;
+    const arrivals = Array.from({ length: 300 }, (_, i) => [i, i * 20 + 2, { payload: Uint8Array.of(i & 0xff, quiet(i) ? 0 : 1) }] as [number, number, Partial<JitterBufferPacket>]);
+    const out = run(jb, arrivals, 0, 310);
+    const played = new Set(frames(out));
+    const removed = Array.from({ length: 250 }, (_, i) => i).filter((i) => !played.has(i & 0xff));
+    expect(jb.stats.framesRemoved).toBeGreaterThan(0);
+    expect(removed.length).toBe(jb.stats.framesRemoved);
+    for (const i of removed) expect(quiet(i)).toBe(true);
+  });
+
   it('waits for its initial delay, then plays frames in order', () => {
     const jb = new JitterBuffer({ initialDelayMs: 40 });
     const out = run(jb, Array.from({ length: 20 }, (_, i) => [i, i * 20 + 5] as [number, number]), 0, 25);
