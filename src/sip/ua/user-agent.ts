@@ -22,6 +22,7 @@
  *   with `Replaces` (RFC 3891 §3) is matched to our sessions first: 481 when it names none
  *   (or an early dialog we did not start), 486 for `early-only` and a confirmed dialog;
  *   otherwise the event's session has `replaces` set and accepting it ends the replaced one.
+ *   An early dialog of our own INVITE (call pickup) is matched with its tags in either order.
  * - **Subscriptions** (RFC 6665): `subscribe()` is a `ClientSubscription` (digest answered,
  *   refreshed before expiry); with `eventPackages`, SUBSCRIBE to us is accepted, `Allow`
  *   lists SUBSCRIBE and `Allow-Events` is advertised in OPTIONS and INVITE responses. NOTIFYs
@@ -740,7 +741,16 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     }
     if (replaces !== undefined) {
       // RFC 3891 §3: to-tag is our local tag, from-tag the remote one.
-      const key = dialogKey({ callId: replaces.callId, localTag: replaces.toTag, remoteTag: replaces.fromTag });
+      let key = dialogKey({ callId: replaces.callId, localTag: replaces.toTag, remoteTag: replaces.fromTag });
+      if (this.byDialog.get(key) === undefined) {
+        // Call pickup (§3: an early dialog we initiated may be replaced): phones build the
+        // Replaces from an RFC 4235 dialog-info of the ringing phone, and some put its tags
+        // the wrong way round. Only an early dialog of our own INVITE is matched that way,
+        // where no other dialog can have the swapped pair (both tags are random).
+        const swapped = dialogKey({ callId: replaces.callId, localTag: replaces.fromTag, remoteTag: replaces.toTag });
+        const d = this.byDialog.get(swapped) === undefined ? undefined : this.dialogs.get(swapped);
+        if (d !== undefined && d.state === 'early' && d.role === 'uac') key = swapped;
+      }
       const old = this.byDialog.get(key);
       const dialog = old === undefined ? undefined : this.dialogs.get(key);
       if (old === undefined || dialog === undefined || dialog.state === 'terminated' || old.state === 'terminated') {
