@@ -20,7 +20,8 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CallAgent, type MediaTicker } from '../call/index.js';
 import { LocationService, UserAgent, systemClock, type EventPackage, type ListenOptions, type TimerClock } from '../sip/index.js';
@@ -62,6 +63,20 @@ export interface PbxOptions {
   eventPackages?: Record<string, EventPackage>;
   /** Keep-alive OPTIONS interval in seconds (default 30; 0 turns it off). */
   keepaliveSeconds?: number;
+}
+
+/** The HMAC key of digest nonces, made once per data directory (32 random bytes, mode 0600). */
+async function nonceSecret(dataDir: string): Promise<Uint8Array> {
+  const file = join(dataDir, 'nonce-secret');
+  try {
+    const key = await readFile(file);
+    if (key.length >= 16) return key;
+  } catch {
+    // first start: make one
+  }
+  const key = randomBytes(32);
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
 }
 
 function listenOptions(listen: readonly ListenConfig[]): ListenOptions[] {
@@ -169,8 +184,10 @@ export class Pbx {
     } catch (e) {
       logger.error(`registrations not restored: ${(e as Error).message}`);
     }
-    const auth = new DeviceAuth({ directory, clock });
-    const registrar = new PbxRegistrar({ directory, auth, location, clock, store });
+    // Nonces stay valid across a restart (phones would otherwise see stale=true and retry).
+    const auth = new DeviceAuth({ directory, clock, secret: await nonceSecret(dataDir) });
+    // docs/pbx-config.md: a device beyond maxDevices replaces the oldest binding.
+    const registrar = new PbxRegistrar({ directory, auth, location, clock, store, tooManyDevices: 'replace-oldest', onError: (e) => logger.warn(`registrar: ${(e as Error).message}`) });
     const cdr = await CdrWriter.open(join(dataDir, 'cdr.jsonl'), { onError: (e) => logger.error(`CDR write failed: ${e.message}`) });
     const listen = options.listen ?? config.listen;
     // The PBX is reached by the address it listens on; 0.0.0.0 needs an advertised address.
@@ -206,7 +223,7 @@ export class Pbx {
     });
     agent.on('error', (e, context) => logger.warn(`call: ${context}: ${(e as Error).message}`));
     const keepaliveSeconds = options.keepaliveSeconds ?? 30;
-    const keepalive = keepaliveSeconds > 0 ? new DeviceKeepalive({ endpoint: ua.endpoint, location, clock, intervalSeconds: keepaliveSeconds }) : undefined;
+    const keepalive = keepaliveSeconds > 0 ? new DeviceKeepalive({ endpoint: ua.endpoint, location, clock, intervalSeconds: keepaliveSeconds, registrar }) : undefined;
     const trunks = new TrunkRegistrations({ endpoint: ua.endpoint, clock });
     trunks.on('state', (tenant, trunk, state, detail) => logger.info(`trunk ${trunk.name}: ${state}${detail ? ` (${detail})` : ''}`, { tenant: tenant.domain }));
     const pbx = new Pbx({ config, directory, router, dataDir, ua, agent, location, auth, registrar, store, keepalive, trunks, cdr, logger, clock, features: undefined });
@@ -284,6 +301,7 @@ export class Pbx {
     await this.trunks.stop();
     await this.agent.stop();
     await this.ua.stop();
+    this.registrar.close();
     await this.store.close();
     await this.cdr.close();
     this.logger.info('stopped');
