@@ -3,16 +3,18 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 /**
- * A UDP port (and, with `pair`, the next one too) that was free a moment ago on 127.0.0.1:
- * bound to port 0 by the kernel, then released for the peer to take. The race with other
- * processes is small on a test machine; callers retry on a bind failure.
+ * A UDP port (and, with `pair`, the next one too) that was free a moment ago on `address`
+ * (127.0.0.1 unless another loopback address is asked for, e.g. 127.0.0.2 for a peer that must
+ * not look like a local phone): bound to port 0 by the kernel, then released for the peer to
+ * take. The race with other processes is small on a test machine; callers retry on a bind
+ * failure.
  */
-export async function freeUdpPort(pair = false): Promise<number> {
+export async function freeUdpPort(pair = false, address = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const s = createSocket('udp4');
     const port = await new Promise<number>((resolve, reject) => {
       s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => resolve(s.address().port));
+      s.bind(0, address, () => resolve(s.address().port));
     });
     if (!pair || port >= 65535) {
       s.close();
@@ -22,13 +24,28 @@ export async function freeUdpPort(pair = false): Promise<number> {
     const t = createSocket('udp4');
     const ok = await new Promise<boolean>((resolve) => {
       t.once('error', () => resolve(false));
-      t.bind(port + 1, '127.0.0.1', () => resolve(true));
+      t.bind(port + 1, address, () => resolve(true));
     });
     s.close();
     if (ok) t.close();
     if (ok && port % 2 === 0) return port;
   }
   throw new Error('no free UDP port pair found');
+}
+
+/** Resolves once something (a peer just started: sipp) holds UDP `port` on `address`; rejects after `timeoutMs`. */
+export async function waitForUdpListener(port: number, address = '127.0.0.1', timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(true));
+      s.bind(port, address, () => s.close(() => resolve(false)));
+    });
+    if (taken) return;
+    if (Date.now() > until) throw new Error(`nothing listens on UDP ${address}:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
