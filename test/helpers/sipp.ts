@@ -1,7 +1,17 @@
 /**
  * Arguments every sipp run in these tests shares (../shared/PEERS.md): its own SIP and media
  * ports (never the 5060/6000 defaults, which could collide with the server under test),
- * loopback only, no stdin, and a hard overall timeout that counts as an error.
+ * loopback only, no stdin, and a hard overall timeout that counts as an error; and
+ * {@link parseSippTrace} for what a scenario sent and received (`-trace_msg`).
+ *
+ * Digest traps in sipp 3.6.1, found against the PBX:
+ * - `[authentication]` puts `uri="sip:<remote_ip>:<remote_port>"` in the credentials unless
+ *   `-auth_uri USER@HOST` is given (sipp adds the `sip:`); a server that checks the uri
+ *   against the Request-URI (RFC 3261 §22.4) answers 400 otherwise.
+ * - Offered `qop="auth,auth-int"` (as the PBX offers) it picks `auth-int`: the hash covers the body.
+ * - `<verifyauth>` reads only the `Authorization` header: it cannot check the answer to a 407
+ *   (`Proxy-Authorization`); recompute that digest from the trace instead
+ *   (test/interop/sipp-pbx-trunk.test.ts).
  */
 import { freeUdpPort } from './ports.js';
 
