@@ -31,8 +31,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Call } from '../call/index.js';
+import type { IncomingRefer } from '../sip/index.js';
 import type { CallAgent } from '../call/index.js';
 import type { DigestCredentials, Destination as SipDestination, IncomingSession, TimerClock } from '../sip/index.js';
+import { CallTransfers } from './features/transfer.js';
 import type { CdrWriter, CallDetailRecord } from './cdr-writer.js';
 import type { Destination, ExtensionConfig, TenantConfig, TrunkConfig } from './config/index.js';
 import type { DeviceAuth } from './device-auth.js';
@@ -91,6 +93,15 @@ export interface PbxCall {
   /** The final status when nobody answered. */
   failStatus: number | undefined;
   hangupBy: 'caller' | 'callee' | 'system' | undefined;
+  /** When the call began, if not when its inbound leg did (a call made by a transfer: the moment of the transfer). */
+  startTime?: number;
+  /** @internal While the two parties are joined ({@link B2bua.join}): undoes it. */
+  unjoin?: (() => void) | undefined;
+  /**
+   * @internal While ring() runs: moves the ringing legs to another call, whose inbound leg
+   * becomes the caller (semi-attended transfer); this call's ring() resolves `caller-gone`.
+   */
+  handOver?: ((next: PbxCall) => Promise<RingOutcome>) | undefined;
 }
 
 /**
@@ -131,6 +142,11 @@ export interface B2buaDeps {
   /** The music-on-hold file of a tenant. */
   musicOnHold(tenant: TenantConfig): string;
   features?: FeatureHooks;
+  /**
+   * How long a blind transfer rings its target before the call returns to the transferor
+   * (recall), in seconds. Default 30. See docs/pbx-transfer.md.
+   */
+  transferRecallSeconds?: number;
 }
 
 /** One target to ring: a registered device or a trunk. */
@@ -201,6 +217,12 @@ export interface RingOptions {
    * false to hang it up and keep ringing the others (hunt groups' "confirm call").
    */
   confirm?: (leg: Call, target: RingTarget) => Promise<boolean>;
+  /**
+   * Takes the leg that answered instead of the default (answer the caller and join the two):
+   * a transfer's consultation call bridges it to the transferor itself. A hand-over
+   * ({@link PbxCall.handOver}) goes back to the default.
+   */
+  onAnswer?: (leg: Call, target: RingTarget) => void;
 }
 
 /** §16.7-style choice of the status to return when every leg failed: 6xx first, then busy, else the lowest. */
@@ -239,10 +261,20 @@ export class B2bua extends EventEmitter<B2buaEvents> {
   /** Active calls per extension key (`1001@demo.local`): busy when ≥ 1 and call waiting is off. */
   private readonly busy = new Map<string, number>();
   private readonly deps: B2buaDeps;
+  /** Blind, attended and semi-attended transfers, by REFER or in-call DTMF (features/transfer.ts). */
+  readonly transfers: CallTransfers;
 
   constructor(deps: B2buaDeps) {
     super();
     this.deps = { ...deps };
+    this.transfers = new CallTransfers({
+      b2bua: this,
+      directory: () => this.deps.directory(),
+      logger: deps.logger,
+      clock: deps.clock,
+      musicOnHold: (tenant) => this.deps.musicOnHold(tenant),
+      recallSeconds: deps.transferRecallSeconds ?? 30,
+    });
   }
 
   /** Installs the feature modules (they need the running PBX, so they come after it). */
@@ -255,7 +287,9 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     return this.busy.get(`${number}@${tenant.domain}`) ?? 0;
   }
 
-  private occupy(pc: PbxCall, tenant: TenantConfig, number: string): void {
+  /** Counts the call against an extension (busy checks) until the call is finished. */
+  occupy(pc: PbxCall, tenant: TenantConfig, number: string): void {
+    if (!this.calls.has(pc)) return;
     const key = `${number}@${tenant.domain}`;
     if (pc.extensions.has(key)) return;
     pc.extensions.add(key);
@@ -574,41 +608,83 @@ export class B2bua extends EventEmitter<B2buaEvents> {
    * leg is answered and bridged to the winner.
    */
   async ring(pc: PbxCall, targets: readonly RingTarget[], timeoutMs: number, options: RingOptions = {}): Promise<RingOutcome> {
-    const inbound = pc.inbound;
     if (targets.length === 0) return { kind: 'failed', status: 480 };
-    if (inbound.hasEnded) return { kind: 'caller-gone' };
+    if (pc.inbound.hasEnded) return { kind: 'caller-gone' };
     const agent = this.deps.agent;
     const clock = this.deps.clock;
     const statuses: number[] = [];
     let earlyLeg: Call | undefined;
+    // The call the ringing belongs to, and its caller: a hand-over (semi-attended transfer)
+    // gives both to another call while the legs go on ringing.
+    let owner = pc;
+    let inbound = pc.inbound;
+    let onAnswer = options.onAnswer;
     return new Promise<RingOutcome>((resolve) => {
+      let report = resolve;
       let settled = false;
       let pending = targets.length;
       const legs = new Map<Call, RingTarget>();
       const timer = clock.setTimer(() => {
         settle({ kind: 'failed', status: 480 });
       }, timeoutMs);
-      const onCallerEnded = (): void => settle({ kind: 'caller-gone' });
-      inbound.once('ended', onCallerEnded);
+      let unwatch = (): void => undefined;
+      const watchCaller = (caller: Call): void => {
+        const onEnded = (): void => {
+          if (caller === inbound) settle({ kind: 'caller-gone' });
+        };
+        caller.once('ended', onEnded);
+        unwatch = () => caller.off('ended', onEnded);
+      };
+      watchCaller(inbound);
       const settle = (outcome: RingOutcome): void => {
         if (settled) return;
         settled = true;
-        pc.settleRing = undefined;
+        owner.settleRing = undefined;
+        owner.handOver = undefined;
         clock.clearTimer(timer);
-        inbound.off('ended', onCallerEnded);
+        unwatch();
         for (const leg of legs.keys()) {
-          pc.ringing.delete(leg);
+          owner.ringing.delete(leg);
           if (outcome.kind === 'answered' && leg === outcome.leg) continue;
           if (outcome.kind === 'answered') leg.cancel([COMPLETED_ELSEWHERE]);
           else leg.cancel();
           if (leg.state === 'answered') void leg.hangup(); // answered while we gave up
         }
-        resolve(outcome);
+        report(outcome);
       };
       pc.settleRing = settle;
+      const handOver = (next: PbxCall): Promise<RingOutcome> => {
+        const from = owner;
+        from.settleRing = undefined;
+        from.handOver = undefined;
+        unwatch();
+        for (const [leg, target] of legs) {
+          if (!from.ringing.has(leg)) continue;
+          from.ringing.delete(leg);
+          next.ringing.set(leg, target);
+        }
+        earlyLeg?.bridged?.unbridge();
+        const previous = report;
+        owner = next;
+        inbound = next.inbound;
+        onAnswer = undefined;
+        next.settleRing = settle;
+        next.handOver = handOver;
+        const taken = new Promise<RingOutcome>((r) => (report = r));
+        previous({ kind: 'caller-gone' });
+        if (inbound.hasEnded) settle({ kind: 'caller-gone' });
+        else watchCaller(inbound);
+        return taken;
+      };
+      pc.handOver = handOver;
       const failed = (status: number): void => {
         statuses.push(status);
         if (--pending === 0) settle({ kind: 'failed', status: bestFailureStatus(statuses) });
+      };
+      const win = (leg: Call, target: RingTarget): void => {
+        settle({ kind: 'answered', leg, target });
+        if (onAnswer !== undefined) onAnswer(leg, target);
+        else void this.answered(owner, leg, target.label);
       };
       for (const target of targets) {
         void agent
@@ -625,10 +701,12 @@ export class B2bua extends EventEmitter<B2buaEvents> {
                 return;
               }
               legs.set(leg, target);
-              pc.ringing.set(leg, target);
-              this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'trying' });
+              owner.ringing.set(leg, target);
+              const emit = (state: LegEvent['state']): void =>
+                void this.emit('leg', { pc: owner, leg, tenant: owner.caller.tenant, extension: target.label, role: 'recipient', state });
+              emit('trying');
               leg.on('progress', (status) => {
-                if (status > 100) this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'early' });
+                if (status > 100) emit('early');
                 if (settled) return;
                 if (status === 180 && inbound.state === 'ringing') inbound.ring();
               });
@@ -645,19 +723,16 @@ export class B2bua extends EventEmitter<B2buaEvents> {
                 }
                 const confirm = options.confirm;
                 if (confirm === undefined) {
-                  settle({ kind: 'answered', leg, target });
-                  void this.answered(pc, leg, target.label);
+                  win(leg, target);
                   return;
                 }
                 // "Confirm call": the member must accept (press 1) before the caller is put
                 // through; the others keep ringing meanwhile (a mobile's voicemail never takes it).
-                pc.ringing.delete(leg);
+                owner.ringing.delete(leg);
                 void confirm(leg, target).then(
                   (ok) => {
-                    if (ok && !settled && !leg.hasEnded) {
-                      settle({ kind: 'answered', leg, target });
-                      void this.answered(pc, leg, target.label);
-                    } else {
+                    if (ok && !settled && !leg.hasEnded) win(leg, target);
+                    else {
                       void leg.hangup();
                       if (!settled) failed(480);
                     }
@@ -668,16 +743,16 @@ export class B2bua extends EventEmitter<B2buaEvents> {
                   },
                 );
               });
-              leg.once('answered', () => this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'confirmed' }));
+              leg.once('answered', () => emit('confirmed'));
               leg.once('ended', (end) => {
-                this.emit('leg', { pc, leg, tenant: pc.caller.tenant, extension: target.label, role: 'recipient', state: 'terminated' });
-                pc.ringing.delete(leg);
+                emit('terminated');
+                owner.ringing.delete(leg);
                 // A leg answered but not confirmed reports through confirm(), not here.
                 if (leg.answerTime === undefined) failed(end.status ?? 480);
               });
             },
             (e: unknown) => {
-              this.deps.logger.warn(`cannot ring ${target.label}: ${(e as Error).message}`, { callId: pc.id });
+              this.deps.logger.warn(`cannot ring ${target.label}: ${(e as Error).message}`, { callId: owner.id });
               failed(503);
             },
           );
@@ -694,7 +769,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     }
   }
 
-  /** The winner answered: answer the caller, bridge, and look after hold and the time limit. */
+  /** The winner answered: answer the caller, then join the two ({@link join}). */
   private async answered(pc: PbxCall, leg: Call, label: string): Promise<void> {
     const inbound = pc.inbound;
     pc.outbound = leg;
@@ -708,41 +783,38 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       void leg.hangup();
       return;
     }
+    this.join(pc);
+  }
+
+  /**
+   * Joins the two parties of an answered call: their media bridged, music on hold for one
+   * while the other holds, "one hangs up → hang up the other", the call time limit, and the
+   * in-call features (REFER and DTMF feature codes, see features/transfer.ts). A transfer
+   * undoes it with {@link unjoin} and joins other pairs.
+   */
+  join(pc: PbxCall): void {
+    const inbound = pc.inbound;
+    const leg = pc.outbound;
+    if (leg === undefined) return;
+    pc.unjoin?.();
     if (inbound.hasEnded || leg.hasEnded) {
       void inbound.hangup();
       void leg.hangup();
       return;
     }
     const tenant = pc.caller.tenant;
+    const log = this.deps.logger.child({ tenant: tenant.domain, callId: pc.id });
     const held = new Set<Call>();
+    const moh = (to: Call): void => {
+      if (to.hasEnded || to.remoteHold) return;
+      to.bridged?.unbridge();
+      void to.play(this.deps.musicOnHold(tenant), { loop: true }).catch((e: unknown) => log.warn(`music on hold failed: ${(e as Error).message}`));
+    };
     const link = (): void => {
       if (inbound.hasEnded || leg.hasEnded || held.size > 0) return;
       inbound.bridge(leg, { hangupTogether: false });
     };
-    link();
-    // When one party holds, the other hears music on hold (RFC 3264 §8.4 hold, RFC 6337).
-    for (const [party, other] of [
-      [inbound, leg],
-      [leg, inbound],
-    ] as const) {
-      party.on('hold', () => {
-        held.add(party);
-        party.bridged?.unbridge();
-        if (!other.hasEnded && !other.remoteHold) {
-          void other.play(this.deps.musicOnHold(tenant), { loop: true }).catch((e: unknown) => log.warn(`music on hold failed: ${(e as Error).message}`));
-        }
-      });
-      party.on('unhold', () => {
-        held.delete(party);
-        other.stopPlayback();
-        party.stopPlayback();
-        link();
-      });
-      party.once('ended', () => {
-        if (pc.hangupBy === undefined) pc.hangupBy = party === inbound ? 'caller' : 'callee';
-        void other.hangup();
-      });
-    }
+    const undo: (() => void)[] = [];
     const maxMs = this.deps.directory().config.limits.maxCallSeconds * 1000;
     const limit = this.deps.clock.setTimer(() => {
       log.info('maximum call duration reached');
@@ -750,7 +822,105 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       void inbound.hangup();
       void leg.hangup();
     }, maxMs);
-    void inbound.ended.then(() => this.deps.clock.clearTimer(limit));
+    undo.push(() => this.deps.clock.clearTimer(limit));
+    // When one party holds, the other hears music on hold (RFC 3264 §8.4 hold, RFC 6337).
+    for (const [party, other] of [
+      [inbound, leg],
+      [leg, inbound],
+    ] as const) {
+      const onHold = (): void => {
+        held.add(party);
+        party.bridged?.unbridge();
+        moh(other);
+      };
+      const onUnhold = (): void => {
+        held.delete(party);
+        other.stopPlayback();
+        party.stopPlayback();
+        link();
+      };
+      const onEnded = (): void => {
+        if (pc.hangupBy === undefined) pc.hangupBy = party === inbound ? 'caller' : 'callee';
+        this.deps.clock.clearTimer(limit);
+        void other.hangup();
+      };
+      const onRefer = (refer: IncomingRefer): void => this.transfers.referred(pc, party, refer);
+      const onDigit = (digit: string): void => this.transfers.digit(pc, party, digit);
+      party.on('hold', onHold);
+      party.on('unhold', onUnhold);
+      party.on('ended', onEnded);
+      party.on('transfer-request', onRefer);
+      party.on('dtmf', onDigit);
+      undo.push(() => {
+        party.off('hold', onHold);
+        party.off('unhold', onUnhold);
+        party.off('ended', onEnded);
+        party.off('transfer-request', onRefer);
+        party.off('dtmf', onDigit);
+      });
+      if (party.remoteHold) held.add(party);
+    }
+    for (const party of held) moh(party === inbound ? leg : inbound);
+    link();
+    pc.unjoin = () => {
+      pc.unjoin = undefined;
+      for (const u of undo) u();
+      const bridge = inbound.bridged;
+      if (bridge !== undefined && (bridge.a === leg || bridge.b === leg)) bridge.unbridge();
+      inbound.stopPlayback();
+      leg.stopPlayback();
+    };
+  }
+
+  /** Undoes {@link join}: the two parties stay up, unbridged, each with its own media. */
+  unjoin(pc: PbxCall): void {
+    pc.unjoin?.();
+  }
+
+  /**
+   * Starts the bookkeeping of a call the PBX makes itself for a party already on a leg (a
+   * transfer: the transferee calling the target). It counts in {@link calls}, occupies the
+   * caller's extension, and gets its CDR when its inbound leg (and the answered one) ended,
+   * or when {@link closeCall} says so.
+   */
+  openCall(init: { inbound: Call; caller: Caller; dialled: string; direction: PbxCall['direction'] }): PbxCall {
+    const inbound = init.inbound;
+    const pc: PbxCall = {
+      id: `${inbound.id}~${(++this.serial).toString(36)}`,
+      inbound,
+      caller: init.caller,
+      dialled: init.dialled,
+      direction: init.direction,
+      ringing: new Map(),
+      settleRing: undefined,
+      outbound: undefined,
+      answeredBy: undefined,
+      trunk: init.caller.trunk?.name,
+      extensions: new Set(),
+      failStatus: undefined,
+      hangupBy: undefined,
+      startTime: this.deps.clock.now(),
+    };
+    this.calls.add(pc);
+    if (init.caller.extension !== undefined) this.occupy(pc, init.caller.tenant, init.caller.extension.number);
+    inbound.once('ended', () => {
+      if (pc.outbound === undefined && pc.hangupBy === undefined) pc.hangupBy = 'caller';
+      this.finish(pc);
+    });
+    return pc;
+  }
+
+  private serial = 0;
+
+  /**
+   * Ends the bookkeeping of a call now, whatever its legs do next (they went on in another
+   * call: a transfer): it leaves {@link calls}, frees its extensions, its CDR is written.
+   */
+  closeCall(pc: PbxCall): void {
+    pc.unjoin?.();
+    if (!this.calls.delete(pc)) return;
+    this.release(pc);
+    this.writeCdr(pc);
   }
 
   /** Calls now ringing an extension (for pickup), oldest first. */
@@ -810,9 +980,11 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     const cdr = this.deps.cdr;
     if (cdr === undefined) return;
     const inbound = pc.inbound;
-    const start = inbound.startTime;
+    const start = pc.startTime ?? inbound.startTime;
     const end = Math.max(inbound.endTime ?? this.deps.clock.now(), pc.outbound?.endTime ?? 0);
-    const answer = pc.outbound?.answerTime;
+    // A leg joined by an attended transfer was answered before this call began.
+    const answered = pc.outbound?.answerTime;
+    const answer = answered === undefined ? undefined : Math.max(answered, start);
     const record: CallDetailRecord = {
       id: pc.id,
       tenant: pc.caller.tenant.domain,
