@@ -33,6 +33,8 @@ export class OutgoingInvite {
   sessionRetries = 0;
   /** @internal */
   done = false;
+  /** The transaction a CANCEL was sent for. */
+  private cancelledTx: InviteClientTransaction | undefined;
 
   /** @internal */
   constructor(
@@ -45,13 +47,16 @@ export class OutgoingInvite {
   }
 
   /**
-   * Sends a CANCEL (§9.1) when the INVITE has had a provisional response and no final one.
-   * Returns whether it was sent. `headers` go on the CANCEL — a forking proxy or B2BUA adds
-   * `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326) so the losing phones do
-   * not log a missed call.
+   * Sends a CANCEL (§9.1) when the INVITE has had a provisional response and no final one,
+   * once. Returns whether it was sent (false when one was already). `headers` go on the
+   * CANCEL — a forking proxy or B2BUA adds `Reason: SIP;cause=200;text="Call completed
+   * elsewhere"` (RFC 3326) so the losing phones do not log a missed call.
    */
   cancel(headers?: Iterable<[string, string]>): boolean {
-    if (this.tx.state !== 'proceeding') return false;
+    // Once per INVITE transaction: its retransmissions are the CANCEL transaction's job, and a
+    // second one (a pickup's Replaces ending a leg the B2BUA cancelled) would reuse its branch.
+    if (this.tx.state !== 'proceeding' || this.cancelledTx === this.tx) return false;
+    this.cancelledTx = this.tx;
     const cancel = this.layer.createCancel(this.tx);
     for (const [name, value] of headers ?? []) cancel.append(name, value);
     this.layer.sendRequest(cancel, this.tx.destination);

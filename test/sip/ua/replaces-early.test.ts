@@ -44,6 +44,23 @@ describe('Replaces for an early dialog we initiated (pickup)', () => {
     });
   }
 
+  it('a ringing call cancelled already (a B2BUA settling its forks) is replaced without a second CANCEL', async () => {
+    const { alice, call, atBob } = await ringing();
+    const carol = await agent('carol');
+    const replacing = next(alice, 'invite');
+    const pickup = carol.invite(uriOf(alice), { body: sdp(4100), headers: [['Replaces', `${call.request.callId};to-tag=${call.request.from.tag!};from-tag=${atBob.dialog!.id.localTag};early-only`]] });
+    const [session] = await replacing;
+    let cancels = 0;
+    atBob.on('cancel', () => cancels++);
+    call.cancel([['Reason', 'SIP;cause=200;text="Call completed elsewhere"']]);
+    call.cancel(); // twice: still one CANCEL
+    void session.accept({ body: sdp(5100) }); // ends the replaced call: no CANCEL again
+    await pickup.answered;
+    expect((await call.ended).reason).toBe('cancelled');
+    expect(cancels).toBe(1);
+    await pickup.bye();
+  });
+
   it('an early dialog we did not initiate is not replaced (481), in either tag order', async () => {
     const { bob, call, atBob } = await ringing();
     const carol = await agent('carol');
