@@ -363,6 +363,8 @@ export class Call extends EventEmitter<CallEvents> {
   private readonly onEnd = new Set<() => void>();
   private lastDigit = { digit: '', at: -Infinity, method: 'rfc4733' as DtmfMethod };
   private mediaOpening: Promise<CallMedia> | undefined;
+  /** The SDP answer last taken from a response (a 183 and its 2xx carry the same one). */
+  private lastAnswer: Buffer | undefined;
   private endReasonOverride: CallEndReason | undefined;
 
   /** @internal Created by {@link CallAgent}. */
@@ -393,6 +395,15 @@ export class Call extends EventEmitter<CallEvents> {
   [Symbol.for('nodejs.rejection')](error: unknown, event: string | symbol): void {
     if (event !== 'error' && this.listenerCount('error') > 0) this.emit('error', error);
     else console.error(`switchboard: a call '${String(event)}' listener failed:`, error);
+  }
+
+  /**
+   * Reports an error nobody awaits: the `error` event when someone listens. Without a
+   * listener Node would throw from emit('error') — inside a SIP or socket callback — so
+   * the error is dropped instead: the call goes on or ends through its own events.
+   */
+  private reportError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   /** True once the call has ended (a getter, so TypeScript does not narrow it across awaits). */
@@ -487,7 +498,7 @@ export class Call extends EventEmitter<CallEvents> {
     try {
       this.applyMedia(this.negotiator.receiveAnswer(answer.body));
     } catch (e) {
-      this.emit('error', e);
+      this.reportError(e);
       void this.hangup();
     }
   }
@@ -549,13 +560,13 @@ export class Call extends EventEmitter<CallEvents> {
   private createMedia(rtp: RtpSession): CallMedia {
     const media = new CallMedia(rtp, this.ctx.ticker, {
       onInbandDigit: (d) => this.digit(d, 'inband'),
-      onError: (e) => this.emit('error', e),
+      onError: (e) => this.reportError(e),
     });
     rtp.on('dtmf', (r) => {
       if (r.digit !== undefined) this.digit(r.digit, 'rfc4733');
     });
     rtp.on('timeout', () => this.onMediaTimeout());
-    rtp.on('error', (e) => this.emit('error', e));
+    rtp.on('error', (e) => this.reportError(e));
     media.addSink((pcm) => {
       if (this.listenerCount('audio') > 0) this.emit('audio', pcm);
     });
@@ -605,8 +616,12 @@ export class Call extends EventEmitter<CallEvents> {
     });
     session.on('early-media', (res) => this.takeAnswer(res.body, res));
     session.on('established', (res) => {
+      // The state is 'answered' before the answer's media is applied, so listeners of
+      // 'media-updated' do not mistake the 2xx's SDP for early media.
+      if (this.state_ === 'calling' || this.state_ === 'early') this.state_ = 'answered';
       if (res.body.length > 0) this.takeAnswer(res.body, res);
-      this.markAnswered();
+      this.answerTime = this.ctx.clock.now();
+      this.emit('answered');
     });
   }
 
@@ -621,10 +636,19 @@ export class Call extends EventEmitter<CallEvents> {
       // an unreadable Content-Type: try SDP
     }
     if (type !== SDP) return;
+    // The 2xx repeats the answer a 183 already gave (RFC 3264 §4: one answer per offer):
+    // nothing changes. A different body without an offer pending is the peer's mistake.
+    const last = this.lastAnswer;
+    if (last !== undefined && last.equals(body)) return;
+    if (last !== undefined && !negotiator.hasPendingOffer) {
+      this.reportError(new CallError('incompatible-media', 'the peer sent a second, different SDP answer; keeping the first'));
+      return;
+    }
+    this.lastAnswer = Buffer.from(body);
     try {
       this.applyMedia(negotiator.receiveAnswer(body));
     } catch (e) {
-      this.emit('error', e);
+      this.reportError(e);
       if (res.status >= 200) void this.hangup();
     }
   }
@@ -1014,7 +1038,7 @@ export class Call extends EventEmitter<CallEvents> {
         try {
           this.applyMedia(negotiator.receiveAnswer(ack.body));
         } catch (e) {
-          this.emit('error', e);
+          this.reportError(e);
         }
       });
       return;
@@ -1031,7 +1055,7 @@ export class Call extends EventEmitter<CallEvents> {
       if (e instanceof SdpNegotiationError) r.reject(e.status);
       else {
         r.reject(500);
-        this.emit('error', e);
+        this.reportError(e);
       }
     }
   }

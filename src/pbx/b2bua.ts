@@ -712,7 +712,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
               });
               leg.on('media-updated', () => {
                 // Early media (183 with SDP): the caller hears this leg through our own 183.
-                if (settled || leg.state !== 'early' || earlyLeg !== undefined) return;
+                if (settled || leg.state !== 'early' || leg.session.state === 'established' || earlyLeg !== undefined) return;
                 earlyLeg = leg;
                 void this.earlyMedia(inbound, leg);
               });

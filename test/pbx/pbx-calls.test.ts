@@ -41,6 +41,8 @@ async function connected(t: TestPbx, from: CallAgent, to: CallAgent, number: str
   const incoming = nextCall(to);
   const callerP = from.call(t.uri(number));
   const callee = await incoming;
+  callee.ring(); // as every real phone does: 180, then 200
+  await new Promise((r) => setTimeout(r, 20));
   await callee.answer();
   return { caller: await callerP, callee };
 }
@@ -72,6 +74,32 @@ describe('PBX calls between extensions', () => {
     expect(cdrs).toHaveLength(1);
     expect(cdrs[0]).toMatchObject({ tenant: 'demo.test', from: '1001', to: '1002', direction: 'internal', disposition: 'answered', sipStatus: 200, answeredBy: '1002', hangupBy: 'caller' });
     expect(cdrs[0]!.billsec).toBeGreaterThan(0);
+  });
+
+  it('a callee that rings (180), sends early media (183) and then answers: the caller hears it and gets the call', async () => {
+    t = await startTestPbx();
+    const alice = await t.phone('1001', 'password-1001', { media: { inbandDtmf: 'always' } });
+    const bob = await t.phone('1002', 'password-1002');
+    const statuses: number[] = [];
+    const incoming = nextCall(bob);
+    const dialled = alice.dial(t.uri('1002'));
+    const callee = await incoming;
+    const caller = await dialled;
+    caller.on('progress', (s) => statuses.push(s));
+    const early: string[] = [];
+    caller.on('dtmf', (d) => early.push(d));
+    callee.ring();
+    await until(() => statuses.includes(180));
+    await callee.progress();
+    await until(() => caller.state === 'early' && caller.negotiated !== undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    await callee.play(generateDtmf('5', { toneMs: 80, pauseMs: 80 }));
+    await until(() => early.includes('5')); // early media reached the caller through the PBX
+    await callee.answer();
+    await until(() => caller.state === 'answered');
+    expect(statuses).toContain(183);
+    await caller.hangup();
+    expect((await callee.ended).reason).toBe('remote-hangup');
   });
 
   it('hold: the held party hears music on hold; unhold restores the media path', async () => {

@@ -198,6 +198,11 @@ export class SdpNegotiator {
   }
 
   /** The o= session id (fixed for the session). */
+  /** True while an offer of ours waits for its answer. */
+  get hasPendingOffer(): boolean {
+    return this.pending !== undefined;
+  }
+
   get sessionId(): string {
     return this.id;
   }
