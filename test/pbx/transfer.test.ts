@@ -13,7 +13,7 @@ import type { Call, CallAgent } from '../../src/call/index.js';
 import { CallError } from '../../src/call/index.js';
 import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
-import { referToValue } from '../../src/sip/index.js';
+import { referToValue, type OutgoingSession, type SipResponse } from '../../src/sip/index.js';
 import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
 
 let t: TestPbx | undefined;
@@ -238,7 +238,7 @@ describe('attended transfer', () => {
     const carolRings = nextCall(carol);
     const consult = await bob.dial(t.uri('1003'));
     let toTag: string | undefined;
-    consult.session.on('progress', (res) => (toTag ??= res.to.tag));
+    (consult.session as OutgoingSession).on('progress', (res: SipResponse) => (toTag ??= res.to.tag));
     const c = await carolRings;
     c.ring();
     await until(() => toTag !== undefined);

@@ -493,10 +493,15 @@ export class CallTransfers {
     this.b2bua.closeCall(pc1);
     this.b2bua.closeCall(pc2);
     this.b2bua.join(pc3);
-    void refer?.notify(200, reasonOf(200));
-    void x2.hangup();
-    if (refer !== undefined && x1 !== x2) this.dropSoon(x1);
-    else void x1.hangup();
+    if (refer === undefined) {
+      void x2.hangup();
+      void x1.hangup();
+      return;
+    }
+    // The consultation leg goes once the transferor has the outcome (or after a moment).
+    void refer.notify(200, reasonOf(200)).then(() => void x2.hangup());
+    this.dropSoon(x2);
+    if (x1 !== x2) this.dropSoon(x1);
   }
 
   /**

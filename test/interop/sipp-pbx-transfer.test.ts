@@ -1,0 +1,184 @@
+/**
+ * Attended transfer on the wire with sipp (Debian `sip-tester`) as the transferor: a carrier
+ * (think of an SBC or Teams Direct Routing, which transfer by REFER) on the trunk's address
+ * 127.0.0.2, so its INVITEs need no digest; DIDs 1001 and 1003 reach those extensions, whose
+ * phones are CallAgents. The scenario (transfer-attended.xml) calls 1001 and holds it, calls
+ * 1003 in a second dialog of the same sipp call (Call-ID `c2///<call-id>`: sipp matches what
+ * follows `///`), then REFERs call 1 with `Replaces` naming call 2 as sipp sees it. It checks
+ * the 202, a provisional sipfrag NOTIFY, the final `SIP/2.0 200 OK` NOTIFY that terminates the
+ * subscription, and the PBX's BYE of call 2. The test checks what the users notice: 1001 heard
+ * music while held and nothing of it afterwards, 1001 and 1003 talk (in-band DTMF both ways),
+ * and the PBX keeps one call between them with the right CDRs.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Call, CallAgent } from '../../src/call/index.js';
+import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
+import { readCdrs } from '../../src/pbx/cdr-writer.js';
+import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
+import { freeUdpPort } from '../helpers/ports.js';
+import { parseSippTrace } from '../helpers/sipp.js';
+
+const scenarios = join(__dirname, 'scenarios');
+const CARRIER = '127.0.0.2';
+
+beforeAll(() => {
+  if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
+});
+
+let t: TestPbx | undefined;
+const traces: string[] = [];
+afterEach(async () => {
+  await stopAll();
+  await t?.stop();
+  t = undefined;
+  if (process.env.KEEP_SIPP_TRACES === undefined) for (const f of traces.splice(0)) rmSync(f, { force: true });
+});
+afterAll(async () => {
+  await stopAll();
+});
+
+function nextCall(a: CallAgent): Promise<Call> {
+  return new Promise((resolve) => a.once('call', resolve));
+}
+
+function until(predicate: () => boolean, ms = 8000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (predicate()) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() - start > ms) {
+        clearInterval(timer);
+        reject(new Error('timed out waiting'));
+      }
+    }, 10);
+  });
+}
+
+async function loudest(call: Call, ms: number): Promise<number> {
+  let max = -120;
+  const on = (pcm: Int16Array): void => void (max = Math.max(max, levelDbov(pcm)));
+  call.on('audio', on);
+  await new Promise((r) => setTimeout(r, ms));
+  call.off('audio', on);
+  return max;
+}
+
+describe('attended transfer by REFER with Replaces (sipp as the transferor)', () => {
+  it('joins 1001 and 1003 across the back-to-back legs; NOTIFY 200; the replaced call is ended', async () => {
+    t = await startTestPbx({
+      tenants: [
+        {
+          domain: 'demo.test',
+          name: 'Demo',
+          default: true,
+          extensions: [
+            { number: '1001', name: 'Alice', password: 'password-1001' },
+            { number: '1003', name: 'Carol', password: 'password-1003' },
+          ],
+          trunks: [
+            {
+              name: 'carrier',
+              host: CARRIER,
+              port: 5060,
+              acceptFrom: [CARRIER],
+              dids: [
+                { number: '1001', destination: { type: 'extension', number: '1001' } },
+                { number: '1003', destination: { type: 'extension', number: '1003' } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const media = { media: { inbandDtmf: 'always' as const } };
+    const alice = await t.phone('1001', 'password-1001', media);
+    const carol = await t.phone('1003', 'password-1003', media);
+    let aliceCall: Call | undefined;
+    let carolCall: Call | undefined;
+    alice.on('call', (c) => {
+      aliceCall = c;
+      void c.answer();
+    });
+    carol.on('call', (c) => {
+      carolCall = c;
+      void c.answer();
+    });
+    const port = await freeUdpPort(false, CARRIER);
+    const messages = join(tmpdir(), `sipp-pbx-transfer-${process.pid}-${port}.log`);
+    traces.push(messages);
+    const peer = startPeer(
+      'sipp',
+      [
+        `127.0.0.1:${t.pbx.port}`,
+        '-sf', join(scenarios, 'transfer-attended.xml'),
+        '-key', 'y', '1001',
+        '-key', 'z', '1003',
+        '-cid_str', '%u-%p-xfer',
+        '-m', '1',
+        '-p', String(port),
+        '-mp', String(await freeUdpPort(true, CARRIER)),
+        '-i', CARRIER,
+        '-bind_local',
+        '-nostdin',
+        '-trace_msg',
+        '-message_file', messages,
+        '-timeout', '15s',
+        '-timeout_error',
+      ],
+      { timeoutMs: 20_000, cwd: tmpdir() },
+    );
+    // While held (sipp's re-INVITE with sendonly), 1001 hears music on hold.
+    await until(() => aliceCall?.state === 'answered');
+    await until(() => aliceCall!.negotiated !== undefined && t!.pbx.b2bua.calls.size === 1);
+    await new Promise((r) => setTimeout(r, 600));
+    const heldLevel = await loudest(aliceCall!, 400);
+    const result = await peer.done;
+    let trace = '';
+    try {
+      trace = readFileSync(messages, 'utf8');
+    } catch {
+      trace = '(no message trace)';
+    }
+    const summary = `exit ${result.code}\n${result.stderr}${result.stdout.slice(-1500)}\n${trace.slice(-8000)}`;
+    expect(result.code, summary).toBe(0);
+    expect(heldLevel, 'music on hold while held').toBeGreaterThan(-40);
+    const parsed = parseSippTrace(trace);
+    const notifies = parsed.filter((m) => m.direction === 'received' && m.startLine.startsWith('NOTIFY'));
+    expect(notifies.map((m) => m.text.split(/\r?\n/).at(-1))).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
+    expect(notifies[1]!.header('Subscription-State')).toMatch(/^terminated/);
+    expect(notifies[0]!.header('Event')).toMatch(/^refer;id=3/);
+    const bye = parsed.find((m) => m.direction === 'received' && m.startLine.startsWith('BYE'));
+    expect(bye?.header('Call-ID')).toMatch(/^c2\/\/\//);
+    // 1001 and 1003 now talk to each other through the PBX, with no music.
+    const a = aliceCall!;
+    const c = carolCall!;
+    expect(a.hasEnded).toBe(false);
+    expect(c.hasEnded).toBe(false);
+    const atA: string[] = [];
+    const atC: string[] = [];
+    a.on('dtmf', (d) => atA.push(d));
+    c.on('dtmf', (d) => atC.push(d));
+    await a.play(generateDtmf('5', { toneMs: 80, pauseMs: 80 }));
+    await until(() => atC.includes('5'));
+    await c.play(generateDtmf('9', { toneMs: 80, pauseMs: 80 }));
+    await until(() => atA.includes('9'));
+    expect(await loudest(a, 600)).toBeLessThan(-50);
+    expect(t.pbx.b2bua.calls.size).toBe(1);
+    await c.hangup();
+    expect((await a.ended).reason).toBe('remote-hangup');
+    await until(() => t!.pbx.b2bua.calls.size === 0);
+    await t.pbx.cdr.flush();
+    const cdrs = await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'));
+    expect(cdrs.map((r) => [r.from, r.to, r.direction, r.disposition])).toEqual([
+      ['5550100', '1001', 'inbound', 'answered'],
+      ['5550100', '1003', 'inbound', 'answered'],
+      ['1001', '1003', 'internal', 'answered'],
+    ]);
+  });
+});
