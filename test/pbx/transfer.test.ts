@@ -334,3 +334,50 @@ describe('in-call DTMF codes', () => {
     await cdrs(t);
   });
 });
+
+describe('a party outside the PBX (a trunk call)', () => {
+  it('may transfer to extensions but never back out through a trunk (403: no toll fraud)', async () => {
+    t = await startTestPbx({
+      tenants: [
+        {
+          domain: 'demo.test',
+          name: 'Demo',
+          default: true,
+          extensions: [
+            { number: '1001', name: 'Alice', password: 'password-1001' },
+            { number: '1003', name: 'Carol', password: 'password-1003' },
+          ],
+          trunks: [
+            {
+              name: 'carrier',
+              host: '127.0.0.2',
+              port: 5999,
+              acceptFrom: ['127.0.0.2'],
+              dids: [{ number: '5550001', destination: { type: 'extension', number: '1001' } }],
+            },
+          ],
+          outboundRoutes: [{ name: 'out', patterns: ['_9.'], strip: 1, trunks: ['carrier'] }],
+        },
+      ],
+    });
+    const alice = await t.phone('1001', 'password-1001', inband);
+    const carol = await t.phone('1003', 'password-1003', inband);
+    const carrier = await t.phone('5550100', '', { register: false, credentials: [], listen: [{ protocol: 'udp', address: '127.0.0.2', port: 0 }] });
+    const aliceRings = nextCall(alice);
+    const outsideP = carrier.call(t.uri('5550001'));
+    const a = await aliceRings;
+    await a.answer();
+    const outside = await outsideP;
+    const err = (await outside.transfer(t.uri('95551234')).catch((e: unknown) => e)) as CallError;
+    expect(err).toBeInstanceOf(CallError);
+    expect(err.status).toBe(403);
+    const carolRings = nextCall(carol);
+    const transferred = outside.transfer(t.uri('1003'));
+    const c = await carolRings;
+    await c.answer();
+    expect((await transferred).status).toBe(200);
+    await talking(a, c);
+    await c.hangup();
+    await a.ended;
+  });
+});

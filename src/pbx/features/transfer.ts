@@ -27,7 +27,7 @@ import type { Call } from '../../call/index.js';
 import type { IncomingRefer, Replaces, TimerClock } from '../../sip/index.js';
 import { parseUri } from '../../sip/index.js';
 import type { B2bua, Caller, PbxCall, RingOptions, RingOutcome, RingTarget } from '../b2bua.js';
-import type { Destination, ExtensionConfig, TenantConfig } from '../config/index.js';
+import type { Destination, ExtensionConfig, TenantConfig, TrunkConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { TenantDirectory } from '../tenant-directory.js';
 
@@ -65,6 +65,8 @@ export interface Party {
   extension?: ExtensionConfig;
   /** `trunk`: reached through a carrier (or unknown): may transfer only to internal numbers. */
   kind: 'device' | 'trunk';
+  /** The trunk a caller came in on. */
+  trunk?: TrunkConfig;
   /** The CDR label of a party that answered (`1002`, `trunk:carrier`). */
   label: string;
 }
@@ -185,7 +187,15 @@ export class CallTransfers {
     if (leg === pc.inbound) {
       const c = pc.caller;
       const label = c.extension?.number ?? (c.trunk !== undefined ? `trunk:${c.trunk.name}` : c.number);
-      return { tenant: c.tenant, number: c.number, name: c.name, ...(c.extension === undefined ? {} : { extension: c.extension }), kind: c.kind, label };
+      return {
+        tenant: c.tenant,
+        number: c.number,
+        name: c.name,
+        ...(c.extension === undefined ? {} : { extension: c.extension }),
+        ...(c.trunk === undefined ? {} : { trunk: c.trunk }),
+        kind: c.kind,
+        label,
+      };
     }
     const label = pc.answeredBy ?? '';
     if (label.startsWith('trunk:')) return { tenant: pc.caller.tenant, number: pc.dialled, name: pc.dialled, kind: 'trunk', label };
@@ -199,7 +209,14 @@ export class CallTransfers {
   }
 
   private callerOf(p: Party): Caller {
-    return { tenant: p.tenant, number: p.number, name: p.name, ...(p.extension === undefined ? {} : { extension: p.extension }), kind: p.kind };
+    return {
+      tenant: p.tenant,
+      number: p.number,
+      name: p.name,
+      ...(p.extension === undefined ? {} : { extension: p.extension }),
+      ...(p.trunk === undefined ? {} : { trunk: p.trunk }),
+      kind: p.kind,
+    };
   }
 
   /**
@@ -469,21 +486,18 @@ export class CallTransfers {
     this.b2bua.unjoin(pc2);
     y.stopPlayback();
     z.stopPlayback();
+    if (y.hasEnded || z.hasEnded) {
+      // One of the two left meanwhile: the other goes on with the transferor.
+      void refer?.notify(487, reasonOf(487));
+      const keep = y.hasEnded ? pc2 : pc1;
+      this.b2bua.closeCall(keep === pc1 ? pc2 : pc1);
+      this.b2bua.join(keep);
+      return;
+    }
     const yParty = this.partyOf(pc1, y);
     const zParty = this.partyOf(pc2, z);
     pc1.hangupBy ??= this.roleOf(pc1, x1);
     pc2.hangupBy ??= this.roleOf(pc2, x2);
-    if (y.hasEnded || z.hasEnded) {
-      void refer?.notify(487, reasonOf(487));
-      const left = y.hasEnded ? z : y;
-      const leftPc = y.hasEnded ? pc2 : pc1;
-      // The one still there goes on with the transferor.
-      this.b2bua.join(leftPc);
-      if (leftPc === pc1) this.b2bua.closeCall(pc2);
-      else this.b2bua.closeCall(pc1);
-      void left;
-      return;
-    }
     log.info(`attended transfer: ${yParty.number} joined with ${zParty.number}`);
     const pc3 = this.b2bua.openCall({ inbound: y, caller: this.callerOf(yParty), dialled: zParty.number, direction: this.directionOf(yParty, zParty) });
     pc3.outbound = z;
