@@ -23,6 +23,11 @@
  * leg's early media (183 with SDP) is bridged to the caller through our own 183. Hold: when one
  * party holds, the other hears the tenant's music on hold until it is resumed.
  *
+ * Transfers (REFER, with or without Replaces, and the in-call codes `##`/`*2`) are
+ * features/transfer.ts: {@link B2bua.join} hands the joined parties' `transfer-request` and
+ * `dtmf` events to {@link B2bua.transfers}, which re-pairs legs with {@link B2bua.unjoin},
+ * {@link B2bua.openCall}, {@link B2bua.closeCall} and ring()'s hand-over (docs/pbx-transfer.md).
+ *
  * @example
  * ```ts
  * const b2bua = new B2bua(deps);
