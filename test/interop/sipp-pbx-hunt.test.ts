@@ -327,6 +327,27 @@ describe('hunt groups with sipp phones', () => {
     await hangUpAndSettle(t, busyCall);
   });
 
+  it('a member on a group call is busy: the next call to the group passes it over', async () => {
+    const { t } = await startPbx([
+      { number: '608', name: 'Desk', strategy: 'linear', members: [{ extension: '2002', ringSeconds: 5 }, { extension: '2003', ringSeconds: 5 }], ringSeconds: 20 },
+    ]);
+    const m = await startMembers(t, { '2002': 'answer', '2003': 'answer' });
+    const { agent } = await startCaller(t);
+    const second = await t.phone('2004', password('2004'));
+    const first = await agent.call(t.uri('608'));
+    const next = await second.call(t.uri('608'));
+    expect(['2002', '2003'].map((n) => m[n]!.received('INVITE').length)).toEqual([1, 1]);
+    await first.hangup();
+    await hangUpAndSettle(t, next);
+    // Free again: the next call goes to 2002 first.
+    const third = await agent.call(t.uri('608'));
+    await hangUpAndSettle(t, third);
+    await t.pbx.cdr.flush();
+    const cdrs = await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'));
+    expect(cdrs.map((c) => c.answeredBy).sort()).toEqual(['2002', '2002', '2003']);
+    expect(m['2002']!.received('INVITE')).toHaveLength(2);
+  });
+
   it('all members busy and the failover hangs up: the caller gets 480', async () => {
     const { t } = await startPbx([{ number: '605', name: 'Alone', strategy: 'ringall', members: [{ extension: '2001' }], ringSeconds: 20 }]);
     const { agent } = await startCaller(t);

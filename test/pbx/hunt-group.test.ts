@@ -121,6 +121,13 @@ class FakeRinger implements GroupRinger {
     return !ext.callWaiting && this.onCall.has(ext.number);
   }
 
+  /** The B2BUA counts the call against the extension until it ends (see callGroup's `ends`). */
+  readonly occupied: string[] = [];
+  occupy(_pc: PbxCall, _tenant: TenantConfig, number: string): void {
+    this.occupied.push(number);
+    this.onCall.add(number);
+  }
+
   async ring(_pc: PbxCall, targets: readonly RingTarget[], timeoutMs: number, options: RingOptions = {}): Promise<RingOutcome> {
     this.rings.push({ labels: targets.map((t) => t.label), names: targets.map((t) => t.from.displayName), timeoutMs, at: this.now, confirm: options.confirm !== undefined });
     // The first target to answer within the time wins; else the worst rejection, or 480.
@@ -158,12 +165,17 @@ class FakeRinger implements GroupRinger {
 
 const pc = { id: 'call-1' } as unknown as PbxCall;
 
-/** Rings the group once with a fresh script; the ring records of this call only. */
-async function callGroup(hunt: HuntGroups, ringer: FakeRinger, tenant: TenantConfig, behaviour: Record<string, Behaviour> = {}, number = '600') {
+/**
+ * Rings the group once with a fresh script; the ring records of this call only. Unless
+ * `ends` is false the call is over when this returns: the member who answered is free again.
+ */
+async function callGroup(hunt: HuntGroups, ringer: FakeRinger, tenant: TenantConfig, behaviour: Record<string, Behaviour> = {}, number = '600', ends = true) {
   ringer.behaviour = behaviour;
   const from = ringer.rings.length;
+  const occupiedFrom = ringer.occupied.length;
   const start = ringer.now;
   const result = await hunt.ring(ringer, pc, tenant, number);
+  if (ends) for (const n of ringer.occupied.slice(occupiedFrom)) ringer.onCall.delete(n);
   return { result, rings: ringer.rings.slice(from).map((r) => ({ ...r, at: r.at - start })) };
 }
 
@@ -443,6 +455,31 @@ describe('HuntGroups.ring: sequential strategies', () => {
     const { result, rings } = await callGroup(new HuntGroups({ clock: ringer.clock }), ringer, t, { 'trunk:carrier:+15559870000': { answerAfterMs: 2000 } });
     expect(result).toBe('answered');
     expect(rings.map((r) => r.labels[0])).toEqual(['2001', 'trunk:carrier:+15559870000']);
+  });
+
+  it('the member who answers is on a call: busy for the next call to the group while it lasts', async () => {
+    const t = tenantWith([group('linear', [{ extension: '2001', ringSeconds: 5 }, { extension: '2002', ringSeconds: 5 }, { external: '+15552230000', ringSeconds: 5 }])]);
+    const ringer = new FakeRinger();
+    const hunt = new HuntGroups({ clock: ringer.clock });
+    const all = { '2001': { answerAfterMs: 1 }, '2002': { answerAfterMs: 1 }, 'trunk:carrier:+15552230000': { answerAfterMs: 1 } };
+    const onGoing = async () => (await callGroup(hunt, ringer, t, all, '600', false)).rings.map((r) => r.labels[0]);
+    expect(await onGoing()).toEqual(['2001']);
+    expect(ringer.occupied).toEqual(['2001']);
+    expect(await onGoing()).toEqual(['2002']);
+    // External members are not extensions: nothing to occupy, never busy.
+    expect(await onGoing()).toEqual(['trunk:carrier:+15552230000']);
+    expect(await onGoing()).toEqual(['trunk:carrier:+15552230000']);
+    expect(ringer.occupied).toEqual(['2001', '2002']);
+    // 2001's call ends: it rings first again.
+    ringer.onCall.delete('2001');
+    expect(await onGoing()).toEqual(['2001']);
+  });
+
+  it('ringall: the member who answers is occupied too', async () => {
+    const t = tenantWith([group('ringall', ['2001', '2002'])]);
+    const ringer = new FakeRinger();
+    await callGroup(new HuntGroups({ clock: ringer.clock }), ringer, t, { '2002': { answerAfterMs: 1 } });
+    expect(ringer.occupied).toEqual(['2002']);
   });
 
   it('not-handled for a number that is not a group of the tenant', async () => {

@@ -49,6 +49,8 @@ export interface GroupRinger {
   externalTarget(pc: PbxCall, tenant: TenantConfig, number: string): RingTarget | undefined;
   /** On a call and without call waiting. */
   isBusy(tenant: TenantConfig, ext: ExtensionConfig): boolean;
+  /** Counts the call against the extension (busy checks) until the call is finished. */
+  occupy(pc: PbxCall, tenant: TenantConfig, number: string): void;
 }
 
 /**
@@ -300,7 +302,7 @@ export class HuntGroups {
       const outcome = await b2bua.ring(pc, [...memberOf.keys()], group.ringSeconds * 1000, options);
       if (outcome.kind !== 'answered') return 'failed';
       const winner = memberOf.get(outcome.target);
-      if (winner !== undefined) this.recordAnswer(state, winner, log, group);
+      if (winner !== undefined) this.answeredBy(b2bua, pc, tenant, state, winner, log, group);
       return 'answered';
     }
 
@@ -318,7 +320,7 @@ export class HuntGroups {
       log?.debug(`group ${group.number}: ringing ${m.number} for ${ms / 1000} s`);
       const outcome = await b2bua.ring(pc, targets, ms, options);
       if (outcome.kind === 'answered') {
-        this.recordAnswer(state, m, log, group);
+        this.answeredBy(b2bua, pc, tenant, state, m, log, group);
         return 'answered';
       }
       if (outcome.kind === 'caller-gone') return 'failed';
@@ -377,7 +379,9 @@ export class HuntGroups {
     }
   }
 
-  private recordAnswer(state: GroupState, member: GroupMember, log: Logger | undefined, group: GroupConfig): void {
+  /** A member took the call: it is now on a call (busy for the next, without call waiting), and the memory learns it. */
+  private answeredBy(b2bua: GroupRinger, pc: PbxCall, tenant: TenantConfig, state: GroupState, member: GroupMember, log: Logger | undefined, group: GroupConfig): void {
+    if (member.type === 'extension') b2bua.occupy(pc, tenant, member.number);
     const key = memberKey(member);
     state.lastRung = key;
     state.lastAnswered.set(key, this.clock.now());
