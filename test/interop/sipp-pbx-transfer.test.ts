@@ -133,11 +133,10 @@ describe('attended transfer by REFER with Replaces (sipp as the transferor)', ()
       ],
       { timeoutMs: 20_000, cwd: tmpdir() },
     );
-    // While held (sipp's re-INVITE with sendonly), 1001 hears music on hold.
-    await until(() => aliceCall?.state === 'answered');
-    await until(() => aliceCall!.negotiated !== undefined && t!.pbx.b2bua.calls.size === 1);
-    await new Promise((r) => setTimeout(r, 600));
-    const heldLevel = await loudest(aliceCall!, 400);
+    // While held (sipp's re-INVITE with sendonly, 1.5 s before the consultation call), 1001
+    // hears music on hold; the REFER comes 1 s after the consultation call is answered.
+    await until(() => t!.pbx.b2bua.calls.size === 2, 12_000);
+    const heldLevel = await loudest(aliceCall!, 300);
     const result = await peer.done;
     let trace = '';
     try {
