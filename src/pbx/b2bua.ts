@@ -107,6 +107,8 @@ export interface PbxCall {
    * becomes the caller (semi-attended transfer); this call's ring() resolves `caller-gone`.
    */
   handOver?: ((next: PbxCall) => Promise<RingOutcome>) | undefined;
+  /** @internal While ring() runs with {@link RingOptions.onAnswer}: it (a pickup answers through it too). */
+  answerHook?: ((leg: Call, target: RingTarget) => void) | undefined;
 }
 
 /**
@@ -646,6 +648,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         settled = true;
         owner.settleRing = undefined;
         owner.handOver = undefined;
+        owner.answerHook = undefined;
         clock.clearTimer(timer);
         unwatch();
         for (const leg of legs.keys()) {
@@ -662,6 +665,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         const from = owner;
         from.settleRing = undefined;
         from.handOver = undefined;
+        from.answerHook = undefined;
         unwatch();
         for (const [leg, target] of legs) {
           if (!from.ringing.has(leg)) continue;
@@ -682,6 +686,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         return taken;
       };
       pc.handOver = handOver;
+      pc.answerHook = onAnswer;
       const failed = (status: number): void => {
         statuses.push(status);
         if (--pending === 0) settle({ kind: 'failed', status: bestFailureStatus(statuses) });
@@ -959,13 +964,16 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     const settle = pc.settleRing;
     if (settle === undefined || pc.outbound !== undefined || pc.inbound.hasEnded || picker.hasEnded) return false;
     const target: RingTarget = { uri: picker.remoteUri, destination: { protocol: 'udp', address: '0.0.0.0', port: 0 }, from: { uri: picker.remoteUri }, to: { uri: picker.calledUri }, label };
+    // A transfer's consultation call takes its answered leg itself (RingOptions.onAnswer).
+    const hook = pc.answerHook;
     settle({ kind: 'answered', leg: picker, target });
     try {
       if (picker.state !== 'answered') await picker.answer();
     } catch {
       return false;
     }
-    await this.answered(pc, picker, label);
+    if (hook !== undefined) hook(picker, target);
+    else await this.answered(pc, picker, label);
     return true;
   }
 
