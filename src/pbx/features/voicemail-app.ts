@@ -473,9 +473,13 @@ export class VoicemailApp {
 
   private async recordGreeting(s: Session, kind: GreetingKind): Promise<void> {
     const call = s.call;
-    await call.play([this.prompt('vm-record-after-tone'), this.prompt('beep')]);
-    if (call.hasEnded) return;
+    // The file first: recording starts the moment the beep ends.
     const draft = await this.store.beginGreeting(s.tenant, s.box, kind);
+    await call.play([this.prompt('vm-record-after-tone'), this.prompt('beep')]);
+    if (call.hasEnded) {
+      await draft.abort();
+      return;
+    }
     let durationMs = 0;
     try {
       durationMs = (await call.record(draft.wavPath, { maxSeconds: GREETING_SECONDS, stopOnDigits: '#', stopOnSilence: this.silenceSeconds, format: 'mulaw' })).durationMs;
