@@ -131,12 +131,18 @@ describe('blind transfer by REFER', () => {
     await callee.hold();
     expect(await loudest(caller, 500)).toBeGreaterThan(-40); // music on hold
     const carolRings = nextCall(carol);
-    const transferred = callee.transfer(t.uri('1003'));
+    // The REFER by hand, to see every NOTIFY: 100 Trying, 180 Ringing, 200 OK.
+    const refer = callee.session.refer(t.uri('1003'));
+    const statuses: number[] = [];
+    refer.on('notify', (status) => statuses.push(status));
     const c = await carolRings;
     expect(c.remoteUser).toBe('1001');
+    c.ring();
+    await until(() => statuses.includes(180));
     await c.answer();
-    expect((await transferred).status).toBe(200);
-    expect(callee.hasEnded).toBe(true);
+    expect(await refer.result).toMatchObject({ accepted: true, status: 200, reason: 'OK' });
+    expect(statuses).toEqual([100, 180, 200]);
+    await callee.hangup();
     await talking(caller, c);
     expect(await loudest(caller)).toBeLessThan(-50);
     await caller.hangup();
