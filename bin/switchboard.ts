@@ -8,6 +8,7 @@ import { checkConfig } from '../src/pbx/config/check.js';
 import { ConfigError, loadConfig } from '../src/pbx/config/index.js';
 import { USAGE, UsageError, parseCommandLine, softphoneHelp } from '../src/pbx/cli.js';
 import { Logger } from '../src/pbx/logger.js';
+import { standardFeatures } from '../src/pbx/features/index.js';
 import { Pbx } from '../src/pbx/pbx.js';
 
 async function main(): Promise<number> {
@@ -45,7 +46,7 @@ async function main(): Promise<number> {
   const logger = new Logger({ level: cli.logLevel ?? config.logLevel, sipTrace: cli.sipTrace });
   let pbx: Pbx;
   try {
-    pbx = await Pbx.start({ config, logger, ...(cli.listen === undefined ? {} : { listen: cli.listen }), ...(cli.dataDir === undefined ? {} : { dataDir: cli.dataDir }) });
+    pbx = await Pbx.start({ config, logger, ...standardFeatures().pbxOptions, ...(cli.listen === undefined ? {} : { listen: cli.listen }), ...(cli.dataDir === undefined ? {} : { dataDir: cli.dataDir }) });
   } catch (e) {
     process.stderr.write(`switchboard: cannot start: ${(e as Error).message}\n`);
     return 1;

@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CallAgent, type MediaTicker } from '../call/index.js';
-import { LocationService, UserAgent, systemClock, type EventPackage, type ListenOptions, type TimerClock } from '../sip/index.js';
+import { LocationService, UserAgent, systemClock, type EventPackage, type ListenOptions, type TimerClock, type UserAgentOptions } from '../sip/index.js';
 import { B2bua, type FeatureHooks } from './b2bua.js';
 import { CdrWriter } from './cdr-writer.js';
 import { loadConfig, type ListenConfig, type PbxConfig, type TenantConfig } from './config/index.js';
@@ -61,6 +61,8 @@ export interface PbxOptions {
   features?: (pbx: Pbx) => FeatureHooks;
   /** Event packages served (dialog, message-summary): fixed when the user agent starts. */
   eventPackages?: Record<string, EventPackage>;
+  /** Who may subscribe to what (403 otherwise); default: every subscription is accepted. */
+  authorizeSubscription?: UserAgentOptions['authorizeSubscription'];
   /** Keep-alive OPTIONS interval in seconds (default 30; 0 turns it off). */
   keepaliveSeconds?: number;
 }
@@ -204,6 +206,7 @@ export class Pbx {
       },
       ...(options.clock === undefined ? {} : { transaction: { clock: options.clock } }),
       ...(options.eventPackages === undefined ? {} : { eventPackages: options.eventPackages }),
+      ...(options.authorizeSubscription === undefined ? {} : { authorizeSubscription: options.authorizeSubscription }),
     });
     ua.on('error', (e, context) => logger.warn(`sip: ${context}: ${(e as Error).message}`));
     const rtp = config.rtp;
