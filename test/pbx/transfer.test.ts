@@ -341,6 +341,29 @@ describe('in-call DTMF codes', () => {
   });
 });
 
+describe('in-call DTMF codes, semi-attended', () => {
+  it('*2 1003 # and hang up while 1003 rings: the other party hears ringback and gets 1003', async () => {
+    t = await startTestPbx();
+    const { alice, bob, carol } = await phones(t);
+    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const carolRings = nextCall(carol);
+    await callee.sendDigits('*21003#', { durationMs: 60, gapMs: 60 });
+    const c = await carolRings;
+    await callee.hangup();
+    expect(await loudest(caller, 500)).toBeGreaterThan(-40); // ringback now, for 1001
+    expect(c.hasEnded).toBe(false);
+    await c.answer();
+    await talking(caller, c);
+    expect(await loudest(caller)).toBeLessThan(-50);
+    const tenant = t.pbx.directory.tenant('demo.test')!;
+    expect(t.pbx.b2bua.callsOf(tenant, '1002')).toBe(0);
+    await caller.hangup();
+    await c.ended;
+    const records = await cdrs(t);
+    expect(records.at(-1)).toMatchObject({ from: '1001', to: '1003', disposition: 'answered', answeredBy: '1003' });
+  });
+});
+
 describe('a party outside the PBX (a trunk call)', () => {
   it('may transfer to extensions but never back out through a trunk (403: no toll fraud)', async () => {
     t = await startTestPbx({
