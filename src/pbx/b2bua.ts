@@ -557,7 +557,8 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     if (targets.length === 0) return 480;
     const outcome = await this.ring(pc, targets, ext.noAnswerSeconds * 1000);
     if (outcome.kind === 'answered') {
-      this.occupy(pc, tenant, ext.number);
+      // Picked up by another phone: the picker is on the call, not this extension.
+      if (outcome.target.label === ext.number) this.occupy(pc, tenant, ext.number);
       return undefined;
     }
     if (outcome.kind === 'caller-gone') return undefined;
@@ -971,6 +972,15 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       if (picker.state !== 'answered') await picker.answer();
     } catch {
       return false;
+    }
+    // The picker's own call (to *8, **ext, or its Replaces INVITE) is now part of this one:
+    // it leaves the books without a CDR of its own, and its extension is busy on this call.
+    for (const own of this.calls) {
+      if (own === pc || own.inbound !== picker) continue;
+      this.calls.delete(own);
+      this.release(own);
+      if (own.caller.extension !== undefined) this.occupy(pc, own.caller.tenant, own.caller.extension.number);
+      break;
     }
     if (hook !== undefined) hook(picker, target);
     else await this.answered(pc, picker, label);

@@ -13,3 +13,11 @@ export { TrunkRegistrations, trunkRetryDelay, type TrunkRegistrationState, type 
 export { CdrWriter, CdrOverflowError, readCdrs, openCdrFile, type CallDetailRecord, type CdrFile, type CdrWriterOptions, type ReadCdrsOptions } from './cdr-writer.js';
 export { Logger, type LogFields, type LoggerOptions } from './logger.js';
 export { parseCommandLine, parseListen, softphoneHelp, demoConfigPath, UsageError, USAGE, type CommandLine } from './cli.js';
+export { standardFeatures, type StandardFeatures } from './features/index.js';
+export { HuntGroups, memberOrder, type HuntGroupsOptions, type GroupState } from './features/hunt-group.js';
+export { CallTransfers, type CallTransfersDeps, type Party } from './features/transfer.js';
+export { pickupHooks, type PickupContext } from './features/pickup.js';
+export { DialogEventPackage, dialogInfoXml, DIALOG_INFO_TYPE, type DialogEventOptions } from './features/dialog-events.js';
+export { MessageWaiting, messageSummary, MESSAGE_SUMMARY_EVENT, MESSAGE_SUMMARY_TYPE, type MessageCounts } from './features/mwi.js';
+export { VoicemailApp, voicemailHooks, type VoicemailAppOptions } from './features/voicemail-app.js';
+export { VoicemailStore, VoicemailStoreError, type VoicemailMessage, type VoicemailEnvelope, type VoicemailFolder } from './features/voicemail-store.js';
