@@ -16,7 +16,7 @@ import { encodeWav } from '../../src/codecs/index.js';
 import type { Caller, PbxCall } from '../../src/pbx/b2bua.js';
 import { parseConfig, type TenantConfig } from '../../src/pbx/config/index.js';
 import { VoicemailApp, voicemailHooks } from '../../src/pbx/features/voicemail-app.js';
-import { VoicemailStore } from '../../src/pbx/features/voicemail-store.js';
+import { VoicemailStore, wavDurationMs } from '../../src/pbx/features/voicemail-store.js';
 import { TenantDirectory } from '../../src/pbx/tenant-directory.js';
 import { readWavPcm, segmentedCorrelation } from '../helpers/audio-compare.js';
 
@@ -179,6 +179,25 @@ describe('VoicemailApp', () => {
     const stored = wavToPcm8k(readFileSync(msg!.wavPath));
     expect(segmentedCorrelation(said, stored, { maxLagSamples: Math.max(0, stored.length - said.length) }).correlation).toBeGreaterThanOrEqual(0.7);
     expect(changed).toEqual(['1001@demo.local']);
+  }, 30_000);
+
+  it('a message ended by silence is kept without the silence', async () => {
+    const store = new VoicemailStore(join(dir, 'silence'));
+    const app = new VoicemailApp({ store, directory: () => directory, silenceSeconds: 1 });
+    const { phone, done } = await setup(store, (call) => app.leaveMessage(call, tenant, '1001', 'unavailable'));
+    const mark = phone.mark();
+    await phone.call.sendDigits('#', { durationMs: 60 });
+    await phone.hears(prompts('beep'), mark);
+    const said = speech('en-f-numbers', 2);
+    await phone.call.play([{ silenceMs: 400 }, said]); // then silence until the PBX stops recording
+    expect(await done).toBe(true);
+    const [msg] = await store.list('demo.local', '1001');
+    // About 0.4 s before the speech, 2 s of it, 0.3 s of the silence after: not the full second.
+    expect(msg!.durationMs).toBeGreaterThan(2000);
+    expect(msg!.durationMs).toBeLessThan(3200);
+    expect(wavDurationMs(readFileSync(msg!.wavPath))).toBe(msg!.durationMs);
+    const stored = wavToPcm8k(readFileSync(msg!.wavPath));
+    expect(segmentedCorrelation(said, stored, { maxLagSamples: Math.max(0, stored.length - said.length) }).correlation).toBeGreaterThanOrEqual(0.7);
   }, 30_000);
 
   it('keeps what was said when the caller hangs up during the recording; a full mailbox records nothing', async () => {

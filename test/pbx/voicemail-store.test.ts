@@ -154,6 +154,17 @@ describe('VoicemailStore', () => {
     expect(await store.counts('demo.local', '1001')).toEqual({ new: 2, old: 0 });
   });
 
+  it('cuts a recording to the duration committed (the silence that ended it)', async () => {
+    const store = new VoicemailStore(freshRoot());
+    const draft = await store.beginMessage('demo.local', '1001', fields);
+    writeFileSync(draft.wavPath, toneWav(6000));
+    const msg = (await draft.commit(1300))!;
+    expect(msg.durationMs).toBe(1300);
+    const wav = readWav(readFileSync(msg.wavPath));
+    expect([wav.format, wav.frames]).toEqual(['mulaw', 10_400]);
+    expect(Buffer.from(wav.data)).toEqual(Buffer.from(readWav(toneWav(6000)).data.subarray(0, 10_400)));
+  });
+
   it('keeps PINs and greetings durably; refuses path tricks', async () => {
     const store = new VoicemailStore(freshRoot());
     expect(await store.pin('demo.local', '1001')).toBeUndefined();

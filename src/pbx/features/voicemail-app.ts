@@ -37,7 +37,7 @@ import type { Caller, FeatureHooks } from '../b2bua.js';
 import type { ExtensionConfig, TenantConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { TenantDirectory } from '../tenant-directory.js';
-import { VoicemailStoreError, type GreetingKind, type VoicemailMessage, type VoicemailReason, type VoicemailStore } from './voicemail-store.js';
+import { MIN_MESSAGE_MS, VoicemailStoreError, type GreetingKind, type VoicemailMessage, type VoicemailReason, type VoicemailStore } from './voicemail-store.js';
 
 /** How long the menus wait for a key, and how many silent turns end the session. */
 const MENU_TIMEOUT_MS = 10_000;
@@ -46,6 +46,8 @@ const LOGIN_ATTEMPTS = 3;
 const REWIND_SAMPLES = 3 * 8000;
 /** Longest greeting or name recorded, in seconds. */
 const GREETING_SECONDS = 120;
+/** Of the silence that ended a message, how much is kept. */
+const SILENCE_KEPT_MS = 300;
 
 /**
  * Options of {@link VoicemailApp}.
@@ -156,7 +158,7 @@ export class VoicemailApp {
       }
       if (result.reason === 'error') log?.warn(`recording cut short: ${result.error?.message ?? 'write error'}`);
       try {
-        const msg = await draft.commit(result.durationMs, result.reason === 'error');
+        const msg = await draft.commit(this.kept(result.durationMs, result.reason), result.reason === 'error');
         if (msg !== undefined) log?.info(`voicemail ${msg.name} for ${box}: ${msg.durationMs} ms from ${caller.number} (${result.reason})`);
       } catch (e) {
         log?.error(`voicemail for ${box} not stored: ${(e as Error).message}`);
@@ -482,16 +484,17 @@ export class VoicemailApp {
     }
     let durationMs = 0;
     try {
-      durationMs = (await call.record(draft.wavPath, { maxSeconds: GREETING_SECONDS, stopOnDigits: '#', stopOnSilence: this.silenceSeconds, format: 'mulaw' })).durationMs;
+      const r = await call.record(draft.wavPath, { maxSeconds: GREETING_SECONDS, stopOnDigits: '#', stopOnSilence: this.silenceSeconds, format: 'mulaw' });
+      durationMs = this.kept(r.durationMs, r.reason);
     } catch (e) {
       await draft.abort();
       throw e;
     }
-    if (durationMs < 500) {
+    if (durationMs < MIN_MESSAGE_MS) {
       await draft.abort();
       return;
     }
-    await draft.commit();
+    await draft.commit(durationMs);
     if (!call.hasEnded) await call.play(this.prompt('vm-recording-saved'));
   }
 
@@ -523,6 +526,16 @@ export class VoicemailApp {
       this.options.logger?.info(`voicemail caller gone before the answer: ${(e as Error).message}`, { callId: call.id });
       return false;
     }
+  }
+
+  /**
+   * How much of a recording to keep: all of it, unless silence ended it — then what was said
+   * and a moment after (a caller who said nothing leaves nothing).
+   */
+  private kept(durationMs: number, reason: string): number {
+    if (reason !== 'silence') return durationMs;
+    const spoken = durationMs - this.silenceSeconds * 1000;
+    return spoken < MIN_MESSAGE_MS ? 0 : spoken + SILENCE_KEPT_MS;
   }
 
   /** Hangs up once the last prompt has had time to leave the far end's jitter buffer. */

@@ -42,7 +42,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { readWav } from '../../codecs/index.js';
+import { encodeWavData, readWav } from '../../codecs/index.js';
 
 /** `INBOX`: new messages; `Old`: saved ones (the names app_voicemail uses). */
 export type VoicemailFolder = 'INBOX' | 'Old';
@@ -116,8 +116,10 @@ export interface MessageDraft {
   readonly wavPath: string;
   /**
    * Stores the recording as a new message in INBOX; resolves with it, or undefined when it is
-   * shorter than {@link MIN_MESSAGE_MS} (then it is deleted). Rejects with the file system's
-   * error (ENOSPC…) after removing the draft: messages stored before are untouched.
+   * shorter than {@link MIN_MESSAGE_MS} (then it is deleted). A WAV holding more than
+   * `durationMs` is cut to it (the trailing silence that ended a recording). Rejects with the
+   * file system's error (ENOSPC…) after removing the draft: messages stored before are
+   * untouched.
    */
   commit(durationMs: number, partial?: boolean): Promise<VoicemailMessage | undefined>;
   /** Deletes the recording. */
@@ -287,18 +289,20 @@ export class VoicemailStore extends EventEmitter<StoreEvents> {
   }
 
   /**
-   * Starts recording a greeting: record into `wavPath`, then `commit()` replaces the greeting
-   * atomically (fsync, rename, fsync the folder), or `abort()`.
+   * Starts recording a greeting: record into `wavPath`, then `commit(durationMs?)` replaces
+   * the greeting atomically (cut to `durationMs` when given, fsync, rename, fsync the folder),
+   * or `abort()`.
    */
-  async beginGreeting(tenant: TenantRef, box: string, kind: GreetingKind): Promise<{ wavPath: string; commit(): Promise<void>; abort(): Promise<void> }> {
+  async beginGreeting(tenant: TenantRef, box: string, kind: GreetingKind): Promise<{ wavPath: string; commit(durationMs?: number): Promise<void>; abort(): Promise<void> }> {
     const dir = join(this.mailboxDir(tenant, box), 'greetings');
     await this.fs.mkdir(dir);
     const wavPath = join(dir, `.${kind}-${this.unique()}.wav`);
     const final = this.greetingPath(tenant, box, kind);
     return {
       wavPath,
-      commit: async () => {
+      commit: async (durationMs) => {
         try {
+          if (durationMs !== undefined) await this.trimWav(wavPath, durationMs);
           await this.syncFile(wavPath);
           await this.fs.rename(wavPath, final);
           await this.syncDir(dir);
@@ -395,7 +399,7 @@ export class VoicemailStore extends EventEmitter<StoreEvents> {
         }
         const final: VoicemailEnvelope = { ...envelope, durationMs: Math.round(durationMs), ...(partial ? { partial: true } : {}) };
         try {
-          const msg = await this.locked(domain, box, () => this.commitDraft(dir, unique, final));
+          const msg = await this.locked(domain, box, () => this.commitDraft(dir, unique, final, true));
           this.active.delete(unique);
           return msg;
         } catch (e) {
@@ -572,12 +576,13 @@ export class VoicemailStore extends EventEmitter<StoreEvents> {
   }
 
   /** Commit steps (see the file comment); the caller holds the mailbox lock. */
-  private async commitDraft(dir: string, unique: string, envelope: VoicemailEnvelope): Promise<VoicemailMessage> {
+  private async commitDraft(dir: string, unique: string, envelope: VoicemailEnvelope, trim = false): Promise<VoicemailMessage> {
     const tmpDir = join(dir, 'tmp');
     const wavTmp = join(tmpDir, `${unique}.wav`);
     const jsonTmp = join(tmpDir, `${unique}.json`);
     const inbox = join(dir, 'INBOX');
     await this.fs.mkdir(inbox);
+    if (trim) await this.trimWav(wavTmp, envelope.durationMs);
     await this.syncFile(wavTmp);
     const name = `msg${String((await this.highestNumber(dir)) + 1).padStart(4, '0')}`;
     const final: VoicemailEnvelope = { ...envelope, folder: 'INBOX' };
@@ -595,6 +600,32 @@ export class VoicemailStore extends EventEmitter<StoreEvents> {
     await this.fs.unlink(join(tmpDir, `${unique}.meta.json`));
     this.emit('changed', envelope.tenant, envelope.mailbox);
     return { ...final, name, wavPath: join(inbox, `${name}.wav`) };
+  }
+
+  /** Cuts a draft WAV to `durationMs` when it holds more (by a frame or more): a copy, fsynced, renamed over it. */
+  private async trimWav(path: string, durationMs: number): Promise<void> {
+    let wav;
+    try {
+      wav = readWav(await this.fs.readFile(path));
+    } catch {
+      return; // not readable as a WAV: stored as it is
+    }
+    const keep = Math.round((durationMs * wav.sampleRate) / 1000);
+    if (wav.frames <= keep + wav.sampleRate / 50) return;
+    const cut = `${path}.cut`;
+    try {
+      const fh = await this.fs.open(cut, 'w');
+      try {
+        await fh.write(encodeWavData(wav.data.subarray(0, keep * wav.blockAlign), { format: wav.format, sampleRate: wav.sampleRate, channels: wav.channels }));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.fs.rename(cut, path);
+    } catch (e) {
+      await this.fs.unlink(cut);
+      throw e;
+    }
   }
 
   private async placeEnvelope(dir: string, folder: VoicemailFolder, name: string, envelope: VoicemailEnvelope): Promise<void> {
