@@ -156,13 +156,16 @@ async function storeMessage(store: VoicemailStore, box: string, pcm: Int16Array,
 const ownCaller = (ext = '1001'): Caller => ({ tenant, number: ext, name: 'Alice', extension: directory.extension(tenant, ext)!, kind: 'device' });
 
 describe('VoicemailApp', () => {
-  it('leaves a message: # skips the greeting, beep, speech recorded until #, envelope and audio stored', async () => {
+  it('leaves a message: other keys do not stop the greeting, # skips it, beep, speech recorded until #, envelope and audio stored', async () => {
     const store = new VoicemailStore(join(dir, 'leave'));
     const app = new VoicemailApp({ store, directory: () => directory });
     const changed: string[] = [];
     store.on('changed', (t, b) => changed.push(`${b}@${t}`));
     const { phone, done } = await setup(store, (call) => app.leaveMessage(call, tenant, '1001', 'busy', { number: '1002', name: 'Bob Baker' }));
-    const mark = phone.mark();
+    let mark = phone.mark();
+    await phone.call.sendDigits('5', { durationMs: 60 }); // not a greeting key: the greeting goes on
+    await phone.hears(prompts('digits/1', 'digits/0', 'digits/0', 'digits/1', 'vm-is-busy'), mark);
+    mark = phone.mark();
     await phone.call.sendDigits('#', { durationMs: 60 });
     await phone.hears(prompts('beep'), mark);
     const said = speech('en-us-m-fast', 2.5);

@@ -127,15 +127,13 @@ export class VoicemailApp {
         await call.play([this.prompt('vm-mailbox-full'), this.prompt('goodbye')]);
         return true;
       }
-      const greeting = await this.greetingFor(tenant, box, reason);
-      const heard = await call.play([greeting, this.prompt('please-leave-a-message')], { bargeIn: true });
-      if (heard.reason === 'digit') {
-        const key = await this.takeDigit(call);
-        if (key === '*') {
-          // The owner calling their own number: log in to the mailbox.
-          await this.mailbox(call, tenant, box);
-          return true;
-        }
+      // Only # (to the beep) and * (log in) interrupt the greeting; other keys are ignored.
+      const greeting = await this.pcmOf([...(await this.greetingFor(tenant, box, reason)), this.prompt('please-leave-a-message')]);
+      const key = await this.playKeys(call, greeting, (k) => (k === '#' || k === '*' ? 'return' : 'ignore'));
+      if (key === '*') {
+        // The owner calling their own number: log in to the mailbox.
+        await this.mailbox(call, tenant, box);
+        return true;
       }
       if (call.hasEnded) return true;
       let draft;
@@ -403,21 +401,41 @@ export class VoicemailApp {
       return undefined;
     }
     if (msg.folder === 'INBOX') s.heard.add(msg.name);
+    // # to the end (the message menu), * back 3 s, any other key is a command.
+    return this.playKeys(call, pcm, (k) => (k === '#' ? 'end' : k === '*' ? 'rewind' : 'return'));
+  }
+
+  /**
+   * Plays 8 kHz PCM that keys act on: `decide(key)` says `return` (stop and give the key back),
+   * `end` (stop), `rewind` (3 s back and play on) or `ignore` (play on). The position is the
+   * time played (one 20 ms frame per tick), so playing on starts where it stopped.
+   */
+  private async playKeys(call: Call, pcm: Int16Array, decide: (key: string) => 'return' | 'end' | 'rewind' | 'ignore'): Promise<string | undefined> {
     let position = 0;
     while (position < pcm.length) {
       const started = this.now().getTime();
       const r = await call.play(pcm.subarray(position), { bargeIn: true });
       if (r.reason !== 'digit') return undefined;
-      const playedSamples = Math.round((this.now().getTime() - started) * 8);
-      const d = await this.takeDigit(call);
-      if (d === '#') return undefined; // to the end: the message menu
-      if (d === '*') {
-        position = Math.max(0, position + playedSamples - REWIND_SAMPLES);
-        continue;
-      }
-      return d;
+      const played = Math.round((this.now().getTime() - started) * 8);
+      const key = await this.takeDigit(call);
+      const action = decide(key);
+      if (action === 'return') return key;
+      if (action === 'end') return undefined;
+      position = action === 'rewind' ? Math.max(0, position + played - REWIND_SAMPLES) : position + played;
     }
     return undefined;
+  }
+
+  /** Files as one stretch of 8 kHz PCM, each padded to whole 20 ms frames (as a list plays). */
+  private async pcmOf(paths: readonly string[]): Promise<Int16Array> {
+    const parts = await Promise.all(paths.map(async (p) => wavToPcm8k(await readFile(p))));
+    const out = new Int16Array(parts.reduce((n, p) => n + Math.ceil(p.length / 160) * 160, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += Math.ceil(p.length / 160) * 160;
+    }
+    return out;
   }
 
   /** "Received from 1002, today at 3 oh 5 PM". */
@@ -557,9 +575,9 @@ export class VoicemailApp {
     return (await call.collectDigits({ max: 1, timeoutMs: 50, terminators: '' })).digits;
   }
 
-  private async greetingFor(tenant: TenantConfig, box: string, reason: VoicemailReason): Promise<PlaySource> {
+  private async greetingFor(tenant: TenantConfig, box: string, reason: VoicemailReason): Promise<string[]> {
     const recorded = await this.store.greeting(tenant, box, reason);
-    if (recorded !== undefined) return recorded;
+    if (recorded !== undefined) return [recorded];
     const tail = this.prompt(reason === 'busy' ? 'vm-is-busy' : 'vm-is-unavailable');
     const name = await this.store.greeting(tenant, box, 'name');
     if (name !== undefined) return [name, tail];
