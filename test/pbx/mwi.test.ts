@@ -5,7 +5,8 @@
  * hears "yes 1/0" after a message, "0/1" after it is saved and "no" after deletion; a phone
  * of another extension is refused without learning anything; a registered phone that does
  * not subscribe gets out-of-dialog NOTIFYs (on registration, on changes, on refreshAll()),
- * and a phone that subscribes gets no duplicate.
+ * and a phone that subscribes gets no duplicate; the same through a running PBX wired by
+ * standardFeatures() (403 for another extension's SUBSCRIBE there).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,10 @@ import { MESSAGE_SUMMARY_EVENT, MESSAGE_SUMMARY_TYPE, MessageWaiting, messageSum
 import { VoicemailStore } from '../../src/pbx/features/voicemail-store.js';
 import { PbxRegistrar } from '../../src/pbx/pbx-registrar.js';
 import { TenantDirectory } from '../../src/pbx/tenant-directory.js';
+import { standardFeatures } from '../../src/pbx/features/index.js';
 import { LocationService, UserAgent, parseMessage, systemClock, type SipRequest } from '../../src/sip/index.js';
+import type { SubscriptionTerminated } from '../../src/sip/ua/subscription-index.js';
+import { startTestPbx, testConfig } from '../helpers/pbx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-mwi-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,8 +111,8 @@ async function phone(user: string, pbxPort: number) {
   return { ua, received, destination, unsolicited };
 }
 
-async function leaveMessage(store: VoicemailStore) {
-  const draft = await store.beginMessage('demo.local', '1001', { callerId: '1002', callerName: 'Bob', reason: 'unavailable' });
+async function leaveMessage(store: VoicemailStore, domain = 'demo.local', box = '1001') {
+  const draft = await store.beginMessage(domain, box, { callerId: '1002', callerName: 'Bob', reason: 'unavailable' });
   writeFileSync(draft.wavPath, encodeWav(new Int16Array(8000).fill(1000), { format: 'mulaw', sampleRate: 8000 }));
   return (await draft.commit(1000))!;
 }
@@ -202,4 +206,34 @@ describe('message waiting (RFC 3842)', () => {
     expect(p.mwi.authorize(request('sip:1002@demo.local', 'sip:1002@demo.local'))).toBe('reject'); // no mailbox
     expect(p.mwi.authorize(request('sip:1002@demo.local', 'sip:1001@demo.local', 'dialog'))).toBe('accept');
   });
+
+  it('in a running PBX (standardFeatures): the lamp of a registered phone; 403 for another extension, the counts for its own', async () => {
+    const features = standardFeatures();
+    const c = testConfig() as { tenants: { extensions: Record<string, unknown>[] }[] };
+    for (const e of c.tenants[0]!.extensions) e.voicemail = { pin: '4321' };
+    const t = await startTestPbx(c, features.pbxOptions);
+    stops.push(() => t.stop());
+    const received: SipRequest[] = [];
+    const bob = await t.phone('1002', 'password-1002', {
+      transport: {
+        trace: (direction, _p, _r, bytes) => {
+          if (direction !== 'in') return;
+          const m = parseMessage(bytes);
+          if ('method' in m) received.push(m as SipRequest);
+        },
+      },
+    });
+    await until(() => features.voicemail !== undefined);
+    await leaveMessage(features.voicemail!.store, 'demo.test', '1002');
+    const lamp = messageSummary({ new: 1, old: 0 }, 'sip:*97@demo.test');
+    await until(() => received.some((r) => r.method === 'NOTIFY' && r.to.tag === undefined && r.body.toString() === lamp));
+    const alice = await t.phone('1001', 'password-1001');
+    const spy = alice.ua.subscribe('sip:1002@demo.test', { event: MESSAGE_SUMMARY_EVENT, accept: [MESSAGE_SUMMARY_TYPE], destination: t.destination });
+    const refused = await new Promise<SubscriptionTerminated>((resolve) => spy.on('terminated', resolve));
+    expect(refused.reason).toBe('rejected');
+    expect(refused.response?.status).toBe(403);
+    const own = bob.ua.subscribe('sip:1002@demo.test', { event: MESSAGE_SUMMARY_EVENT, accept: [MESSAGE_SUMMARY_TYPE], destination: t.destination });
+    const first = await new Promise<string>((resolve) => own.on('notify', (n) => resolve(n.body.toString())));
+    expect(first).toBe(lamp);
+  }, 30_000);
 });
