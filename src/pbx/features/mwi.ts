@@ -138,7 +138,12 @@ export class MessageWaiting {
    * other packages are accepted (their own checks apply).
    */
   readonly authorize = (request: SipRequest, _inbound?: InboundMessage): SubscriptionAuthorization => {
-    const event = (request.get('Event') ?? request.get('o') ?? '').split(';')[0]!.trim().toLowerCase();
+    let event: string;
+    try {
+      event = request.event?.type ?? '';
+    } catch {
+      return 'reject'; // a malformed Event header
+    }
     if (event !== MESSAGE_SUMMARY_EVENT) return 'accept';
     return this.targetOf(request.uri, request.from.uri) !== undefined ? 'accept' : 'reject';
   };
