@@ -410,8 +410,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       if (features?.featureCode !== undefined && (await features.featureCode(inbound, caller, dialled, pc))) return;
       const resolved = this.resolve(caller, ruri.kind === 'sip' ? ruri.host : '', dialled);
       if (typeof resolved === 'number') {
-        pc.failStatus = resolved;
-        inbound.reject(resolved);
+        this.refuse(pc, resolved);
         return;
       }
       destination = resolved.destination;
@@ -448,28 +447,24 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     const inbound = pc.inbound;
     if (inbound.hasEnded) return;
     if (depth > 4) {
-      pc.failStatus = 482;
-      inbound.reject(482);
+      this.refuse(pc, 482);
       return;
     }
     const directory = this.deps.directory();
     switch (destination.type) {
       case 'hangup':
-        pc.failStatus = 480;
-        inbound.reject(480);
+        this.refuse(pc, 480);
         return;
       case 'voicemail': {
         const vm = this.deps.features?.voicemail;
         if (vm !== undefined && (await vm(inbound, tenant, destination.mailbox, 'unavailable', pc))) return;
-        pc.failStatus = 480;
-        inbound.reject(480);
+        this.refuse(pc, 480);
         return;
       }
       case 'extension': {
         const ext = directory.extension(tenant, destination.number);
         if (ext === undefined) {
-          pc.failStatus = 404;
-          inbound.reject(404);
+          this.refuse(pc, 404);
           return;
         }
         const status = await this.ringExtension(pc, tenant, ext);
@@ -478,15 +473,13 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         if (ext.voicemail !== null && this.deps.features?.voicemail !== undefined) {
           if (await this.deps.features.voicemail(inbound, tenant, ext.number, status === 486 ? 'busy' : 'unavailable', pc)) return;
         }
-        pc.failStatus = status;
-        inbound.reject(status);
+        this.refuse(pc, status);
         return;
       }
       case 'group': {
         const group = directory.group(tenant, destination.number);
         if (group === undefined) {
-          pc.failStatus = 404;
-          inbound.reject(404);
+          this.refuse(pc, 404);
           return;
         }
         const hook = this.deps.features?.group;
@@ -511,6 +504,12 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         await this.dialOut(pc, tenant, destination.number);
         return;
     }
+  }
+
+  /** Ends a call that found nobody: the final status for the caller and for the CDR. */
+  private refuse(pc: PbxCall, status: number): void {
+    pc.failStatus = status;
+    pc.inbound.reject(status);
   }
 
   /** True when the extension is on a call and does not take a second one. */
@@ -570,21 +569,18 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     const inbound = pc.inbound;
     if (pc.caller.kind !== 'device') {
       // Never from a trunk back out (toll fraud): only authenticated extensions dial out.
-      pc.failStatus = 403;
-      inbound.reject(403);
+      this.refuse(pc, 403);
       return;
     }
     const plan = this.deps.router().outbound(tenant, number, { number: pc.caller.number, name: pc.caller.name });
     if (plan === undefined) {
-      pc.failStatus = 404;
-      inbound.reject(404);
+      this.refuse(pc, 404);
       return;
     }
     pc.direction = 'outbound';
     if (plan.attempts.length === 0) {
       // Every trunk of the route has a host name that did not resolve.
-      pc.failStatus = 503;
-      inbound.reject(503);
+      this.refuse(pc, 503);
       return;
     }
     const statuses: number[] = [];
@@ -606,8 +602,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       if (!shouldFailOver(outcome.status)) break;
       this.deps.logger.warn(`trunk ${attempt.trunk.name} failed with ${outcome.status}, trying the next`, { tenant: tenant.domain, callId: pc.id });
     }
-    pc.failStatus = bestFailureStatus(statuses);
-    inbound.reject(pc.failStatus);
+    this.refuse(pc, bestFailureStatus(statuses));
   }
 
   /**
