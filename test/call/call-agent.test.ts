@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Call, CallAgent, CallError, type CallAgentOptions } from '../../src/call/index.js';
 import { decodeWavSamples, generateDtmf, levelDbov, readWav } from '../../src/codecs/index.js';
+import { connectCalls, until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-call-'));
 const agents: CallAgent[] = [];
@@ -33,40 +34,11 @@ function uri(a: CallAgent, user = 'x'): string {
   return `sip:${user}@127.0.0.1:${a.port}`;
 }
 
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
-}
-
-/** A connected pair: `caller` on agent a, `callee` on agent b, answered. */
-async function connect(a: CallAgent, b: CallAgent): Promise<{ caller: Call; callee: Call }> {
-  const incoming = nextCall(b);
-  const callerP = a.call(uri(b));
-  const callee = await incoming;
-  await callee.answer();
-  const caller = await callerP;
-  return { caller, callee };
-}
-
-function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      if (predicate()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(t);
-        reject(new Error('timed out waiting'));
-      }
-    }, 10);
-  });
-}
-
 describe('CallAgent and Call over loopback', () => {
   it('answers, negotiates PCMU, and both sides end with the right reasons', async () => {
     const a = await agent('alice');
     const b = await agent('bob');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     expect(caller.state).toBe('answered');
     expect(callee.state).toBe('answered');
     expect(caller.negotiated?.codec.encoding).toBe('PCMU');
@@ -100,7 +72,7 @@ describe('CallAgent and Call over loopback', () => {
   it('audio played on one side reaches the other: in-band DTMF tones are detected there', async () => {
     const a = await agent('alice', { media: { inbandDtmf: 'always' } });
     const b = await agent('bob');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     const got: string[] = [];
     caller.on('dtmf', (d, method) => got.push(`${d}:${method}`));
     const result = await callee.play(generateDtmf('159#', { toneMs: 80, pauseMs: 80 }));
@@ -112,7 +84,7 @@ describe('CallAgent and Call over loopback', () => {
   it('RFC 4733 and INFO digits reach collectDigits; type-ahead counts', async () => {
     const a = await agent('alice');
     const b = await agent('bob');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     const methods: string[] = [];
     callee.on('dtmf', (_d, m) => methods.push(m));
     const collected = callee.collectDigits({ max: 5, terminators: '#', timeoutMs: 5000 });
@@ -129,7 +101,7 @@ describe('CallAgent and Call over loopback', () => {
   it('barge-in stops a prompt at the first digit and leaves the digit for collectDigits', async () => {
     const a = await agent('alice');
     const b = await agent('bob');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     const playing = callee.play({ tone: 'dial', durationMs: 10_000 }, { bargeIn: true });
     await new Promise((r) => setTimeout(r, 200));
     await caller.sendDigits('4', { durationMs: 60 });
@@ -140,7 +112,7 @@ describe('CallAgent and Call over loopback', () => {
   it('records what the peer says until # into a WAV file', async () => {
     const a = await agent('alice');
     const b = await agent('bob');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     const path = join(dir, 'message.wav');
     const recording = callee.record(path, { maxSeconds: 10 });
     await caller.play({ tone: 'busy', durationMs: 1000 });
@@ -159,7 +131,7 @@ describe('CallAgent and Call over loopback', () => {
   it('hold and unhold: the peer sees hold/unhold events and the directions of RFC 3264 §8.4', async () => {
     const a = await agent('alice');
     const b = await agent('bob');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     const events: string[] = [];
     callee.on('hold', () => events.push('hold'));
     callee.on('unhold', () => events.push('unhold'));
@@ -175,8 +147,8 @@ describe('CallAgent and Call over loopback', () => {
     const a = await agent('alice', { media: { inbandDtmf: 'always' } });
     const c = await agent('carol', { media: { inbandDtmf: 'always', codecs: [{ encoding: 'PCMA', clockRate: 8000 }] } });
     const hub = await agent('hub');
-    const left = await connect(a, hub);
-    const right = await connect(c, hub);
+    const left = await connectCalls(a, hub, uri(hub));
+    const right = await connectCalls(c, hub, uri(hub));
     expect(left.callee.negotiated?.codec.encoding).toBe('PCMU');
     expect(right.callee.negotiated?.codec.encoding).toBe('PCMA');
     const bridge = left.callee.bridge(right.callee);
@@ -202,7 +174,7 @@ describe('CallAgent and Call over loopback', () => {
     const a = await agent('alice');
     const b = await agent('bob');
     const c = await agent('carol');
-    const { caller, callee } = await connect(a, b);
+    const { caller, callee } = await connectCalls(a, b, uri(b));
     let followed: Promise<Call> | undefined;
     caller.on('transfer-request', (refer) => (followed = a.followTransfer(caller, refer)));
     c.on('call', (call) => void call.answer());
@@ -219,8 +191,8 @@ describe('CallAgent and Call over loopback', () => {
     const a = await agent('alice');
     const b = await agent('bob');
     const c = await agent('carol');
-    const { caller: aliceCall, callee: bobFromAlice } = await connect(a, b);
-    const { caller: bobToCarol, callee: carolCall } = await connect(b, c);
+    const { caller: aliceCall, callee: bobFromAlice } = await connectCalls(a, b, uri(b));
+    const { caller: bobToCarol, callee: carolCall } = await connectCalls(b, c, uri(c));
     let replacement: Call | undefined;
     c.on('call', (call) => {
       replacement = call;

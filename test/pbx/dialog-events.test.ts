@@ -6,10 +6,11 @@
  * registered are refused before any state leaves; bodies are bounded.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, CallAgent } from '../../src/call/index.js';
+import type { Call } from '../../src/call/index.js';
 import { UserAgent, parseMessage, type ClientSubscription, type InboundMessage, type NotifyEvent, type SipRequest } from '../../src/sip/index.js';
 import { DialogEventPackage, dialogInfoXml } from '../../src/pbx/features/dialog-events.js';
 import { startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
+import { nextCall, until } from '../helpers/wait.js';
 
 let t: TestPbx | undefined;
 const agents: UserAgent[] = [];
@@ -52,28 +53,9 @@ function parseDialogInfo(body: string): { version: number; state: string; entity
   return { version: Number(head[1]), state: head[2]!, entity: head[3]!, dialogs };
 }
 
-function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (predicate()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(timer);
-        reject(new Error('timed out waiting'));
-      }
-    }, 10);
-  });
-}
-
 /** A minimal SDP offer (the caller is a plain UserAgent: the B2BUA answers with its own SDP). */
 function sdp(port: number): string {
   return `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n`;
-}
-
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
 }
 
 /** A plain UserAgent registered as `number` (digest) through the PBX. */

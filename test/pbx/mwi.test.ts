@@ -23,6 +23,7 @@ import { standardFeatures } from '../../src/pbx/features/index.js';
 import { LocationService, UserAgent, parseMessage, systemClock, type SipRequest } from '../../src/sip/index.js';
 import type { SubscriptionTerminated } from '../../src/sip/ua/subscription-index.js';
 import { startTestPbx, testConfig } from '../helpers/pbx.js';
+import { until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-mwi-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,14 +50,6 @@ const config = parseConfig(
 );
 const directory = new TenantDirectory(config);
 const tenant = directory.tenant('demo.local')!;
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The PBX side: user agent with the package, registrar, store, MWI attached. */
 async function pbx(name: string) {

@@ -5,12 +5,12 @@
  * refusals a user would notice (407, 404, 480, cross-tenant 403).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, CallAgent } from '../../src/call/index.js';
 import { CallError } from '../../src/call/index.js';
 import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
 import { join } from 'node:path';
+import { connectCalls, nextCall, until } from '../helpers/wait.js';
 
 let t: TestPbx | undefined;
 afterEach(async () => {
@@ -18,41 +18,12 @@ afterEach(async () => {
   t = undefined;
 });
 
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
-}
-
-function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (predicate()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(timer);
-        reject(new Error('timed out waiting'));
-      }
-    }, 10);
-  });
-}
-
-async function connected(t: TestPbx, from: CallAgent, to: CallAgent, number: string): Promise<{ caller: Call; callee: Call }> {
-  const incoming = nextCall(to);
-  const callerP = from.call(t.uri(number));
-  const callee = await incoming;
-  callee.ring(); // as every real phone does: 180, then 200
-  await new Promise((r) => setTimeout(r, 20));
-  await callee.answer();
-  return { caller: await callerP, callee };
-}
-
 describe('PBX calls between extensions', () => {
   it('1001 calls 1002: caller ID, audio both ways through the anchored media, CDR', async () => {
     t = await startTestPbx();
     const alice = await t.phone('1001', 'password-1001', { media: { inbandDtmf: 'always' } });
     const bob = await t.phone('1002', 'password-1002', { media: { inbandDtmf: 'always' } });
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'), { ring: true });
     expect(callee.remoteUser).toBe('1001');
     expect(callee.remoteName).toBe('Alice');
     // The PBX anchors media: each phone's SDP peer is the PBX's RTP address, not the other phone.
@@ -106,7 +77,7 @@ describe('PBX calls between extensions', () => {
     t = await startTestPbx();
     const alice = await t.phone('1001', 'password-1001', { media: { inbandDtmf: 'always' } });
     const bob = await t.phone('1002', 'password-1002');
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'), { ring: true });
     const levels: number[] = [];
     caller.on('audio', (pcm) => levels.push(levelDbov(pcm)));
     await callee.hold();

@@ -15,6 +15,7 @@ import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { DialogEventPackage } from '../../src/pbx/features/dialog-events.js';
 import { pickupHooks } from '../../src/pbx/features/pickup.js';
 import { startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
+import { nextCall, until } from '../helpers/wait.js';
 
 let t: TestPbx | undefined;
 afterEach(async () => {
@@ -56,25 +57,6 @@ function dialogsIn(body: string): SeenDialog[] {
     out.push(d);
   }
   return out;
-}
-
-function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (predicate()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(timer);
-        reject(new Error('timed out waiting'));
-      }
-    }, 10);
-  });
-}
-
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
 }
 
 /** Alice (1001) calls 1002; Bob's phone rings (180) and is left ringing. */

@@ -4,31 +4,16 @@
  * a ringing call (pickup runs before voicemail's feature codes); a ring group still rings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, CallAgent } from '../../src/call/index.js';
+import type { Call } from '../../src/call/index.js';
 import { standardFeatures } from '../../src/pbx/features/index.js';
 import { startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
+import { nextCall, until } from '../helpers/wait.js';
 
 let t: TestPbx | undefined;
 afterEach(async () => {
   await t?.stop();
   t = undefined;
 });
-
-function until(predicate: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const check = async (): Promise<void> => {
-      if (await predicate()) return resolve();
-      if (Date.now() - start > ms) return reject(new Error('timed out waiting'));
-      setTimeout(() => void check(), 25);
-    };
-    void check();
-  });
-}
-
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
-}
 
 function config(): Record<string, unknown> {
   const c = testConfig() as { tenants: { extensions: Record<string, unknown>[] }[] };
@@ -52,7 +37,7 @@ describe('standard features in a running PBX', () => {
     await new Promise((r) => setTimeout(r, 800)); // the beep
     await call.play({ tone: 'busy', durationMs: 1500 });
     await call.sendDigits('#', { durationMs: 60 });
-    await until(async () => (await features.voicemail!.store.counts('demo.test', '1002')).new === 1);
+    await until(async () => (await features.voicemail!.store.counts('demo.test', '1002')).new === 1, 10_000, 'a new message in 1002’s mailbox', 25);
     if (!call.hasEnded) await call.hangup();
     const [message] = await features.voicemail!.store.list('demo.test', '1002');
     expect(message?.callerId).toBe('1001');
@@ -71,7 +56,7 @@ describe('standard features in a running PBX', () => {
     const caller = await dialled;
     const picked = await carol.call(t.uri('*8'));
     expect(picked.state).toBe('answered');
-    await until(() => caller.state === 'answered');
+    await until(() => caller.state === 'answered', 10_000, 'the picked-up call to be answered', 25);
     expect((await ringing.ended).reason).toBe('cancelled');
     await caller.hangup();
   }, 30_000);

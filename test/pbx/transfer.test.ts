@@ -15,31 +15,13 @@ import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { referToValue, type OutgoingSession, type SipResponse } from '../../src/sip/index.js';
 import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { connectCalls, nextCall, until } from '../helpers/wait.js';
 
 let t: TestPbx | undefined;
 afterEach(async () => {
   await t?.stop();
   t = undefined;
 });
-
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
-}
-
-function until(predicate: () => boolean, ms = 8000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (predicate()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(timer);
-        reject(new Error('timed out waiting'));
-      }
-    }, 10);
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -53,9 +35,9 @@ async function talking(a: Call, b: Call): Promise<void> {
   b.on('dtmf', onB);
   try {
     await a.play(generateDtmf('3', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atB.includes('3'));
+    await until(() => atB.includes('3'), 8000, 'the tone 3 at b');
     await b.play(generateDtmf('8', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atA.includes('8'));
+    await until(() => atA.includes('8'), 8000, 'the tone 8 at a');
   } finally {
     a.off('dtmf', onA);
     b.off('dtmf', onB);
@@ -72,14 +54,6 @@ async function loudest(call: Call, ms = 800): Promise<number> {
   return max;
 }
 
-async function connected(t: TestPbx, from: CallAgent, to: CallAgent, number: string): Promise<{ caller: Call; callee: Call }> {
-  const incoming = nextCall(to);
-  const callerP = from.call(t.uri(number));
-  const callee = await incoming;
-  await callee.answer();
-  return { caller: await callerP, callee };
-}
-
 const inband = { media: { inbandDtmf: 'always' as const } };
 
 async function phones(t: TestPbx): Promise<{ alice: CallAgent; bob: CallAgent; carol: CallAgent }> {
@@ -90,7 +64,7 @@ async function phones(t: TestPbx): Promise<{ alice: CallAgent; bob: CallAgent; c
 }
 
 async function cdrs(t: TestPbx): Promise<Record<string, unknown>[]> {
-  await until(() => t.pbx.b2bua.calls.size === 0);
+  await until(() => t.pbx.b2bua.calls.size === 0, 8000, 'the PBX to clear its calls');
   await t.pbx.cdr.flush();
   return (await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'))) as unknown as Record<string, unknown>[];
 }
@@ -99,7 +73,7 @@ describe('blind transfer by REFER', () => {
   it('from the caller: 1001 transfers 1002 to 1003; 1002 and 1003 talk, 1001 is gone, NOTIFY 200', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const carolRings = nextCall(carol);
     const transferred = caller.transfer(t.uri('1003'));
     const c = await carolRings;
@@ -127,7 +101,7 @@ describe('blind transfer by REFER', () => {
   it('from the callee: 1002 transfers 1001 to 1003', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     await callee.hold();
     expect(await loudest(caller, 500)).toBeGreaterThan(-40); // music on hold
     const carolRings = nextCall(carol);
@@ -138,7 +112,7 @@ describe('blind transfer by REFER', () => {
     const c = await carolRings;
     expect(c.remoteUser).toBe('1001');
     c.ring();
-    await until(() => statuses.includes(180));
+    await until(() => statuses.includes(180), 8000, '180 Ringing');
     await c.answer();
     expect(await refer.result).toMatchObject({ accepted: true, status: 200, reason: 'OK' });
     expect(statuses).toEqual([100, 180, 200]);
@@ -157,7 +131,7 @@ describe('blind transfer by REFER', () => {
   it('to a number that does not exist: NOTIFY 404, the two talk again', async () => {
     t = await startTestPbx();
     const { alice, bob } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const err = (await callee.transfer(t.uri('1999')).catch((e: unknown) => e)) as CallError;
     expect(err).toBeInstanceOf(CallError);
     expect(err.status).toBe(404);
@@ -169,7 +143,7 @@ describe('blind transfer by REFER', () => {
     t = await startTestPbx();
     t.pbx.b2bua.transfers.recallSeconds = 1.5;
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const carolRings = nextCall(carol);
     const started = Date.now();
     const transferred = callee.transfer(t.uri('1003')).catch((e: unknown) => e);
@@ -186,7 +160,7 @@ describe('blind transfer by REFER', () => {
     t = await startTestPbx();
     t.pbx.b2bua.transfers.recallSeconds = 1.5;
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const carolRings = nextCall(carol);
     // A phone that hangs up as soon as the REFER is accepted.
     const refer = callee.session.refer(t.uri('1003'));
@@ -209,10 +183,10 @@ describe('attended transfer', () => {
   it('1002 holds 1001, consults 1003, transfers: 1001 and 1003 talk, nobody on hold music, 1002 is gone', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     await callee.hold();
     expect(await loudest(caller, 500)).toBeGreaterThan(-40); // music on hold while 1002 consults
-    const consult = await connected(t, bob, carol, '1003');
+    const consult = await connectCalls(bob, carol, t.uri('1003'));
     await talking(consult.caller, consult.callee);
     const result = await callee.attendedTransfer(consult.caller);
     expect(result.status).toBe(200);
@@ -239,7 +213,7 @@ describe('attended transfer', () => {
   it('semi-attended: the transfer while 1003 still rings; 1001 hears ringback, then talks to 1003', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     await callee.hold();
     const carolRings = nextCall(carol);
     const consult = await bob.dial(t.uri('1003'));
@@ -247,7 +221,7 @@ describe('attended transfer', () => {
     (consult.session as OutgoingSession).on('progress', (res: SipResponse) => (toTag ??= res.to.tag));
     const c = await carolRings;
     c.ring();
-    await until(() => toTag !== undefined);
+    await until(() => toTag !== undefined, 8000, 'the To tag');
     // REFER with Replaces naming the early dialog of the consultation call (RFC 5589 §7.1).
     const referTo = referToValue(t.uri('1003'), { callId: consult.id, toTag: toTag!, fromTag: consult.session.request.from.tag! });
     const result = await callee.session.refer(referTo).result;
@@ -268,7 +242,7 @@ describe('attended transfer', () => {
   it('a Replaces naming no call of ours is refused (481) and the call goes on', async () => {
     t = await startTestPbx();
     const { alice, bob } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const referTo = referToValue(t.uri('1003'), { callId: 'nobody@nowhere', toTag: 'a', fromTag: 'b' });
     const result = await callee.session.refer(referTo).result;
     expect(result).toMatchObject({ accepted: false, status: 481 });
@@ -281,7 +255,7 @@ describe('in-call DTMF codes', () => {
   it('## 1003 #: the other party is transferred; the transferor is hung up at once', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const carolRings = nextCall(carol);
     await caller.sendDigits('##1003#', { method: 'rfc4733', durationMs: 60, gapMs: 60 });
     const c = await carolRings;
@@ -298,7 +272,7 @@ describe('in-call DTMF codes', () => {
     t = await startTestPbx();
     t.pbx.b2bua.transfers.recallSeconds = 1.5;
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const carolRings = nextCall(carol);
     await callee.sendDigits('##1003#', { durationMs: 60, gapMs: 60 });
     const c = await carolRings;
@@ -314,7 +288,7 @@ describe('in-call DTMF codes', () => {
   it('*2 1003 #: consult while the other hears music, then hang up to join them; * goes back', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     // First a consultation abandoned with *.
     let carolRings = nextCall(carol);
     await callee.sendDigits('*21003#', { durationMs: 60, gapMs: 60 });
@@ -345,7 +319,7 @@ describe('in-call DTMF codes, semi-attended', () => {
   it('*2 1003 # and hang up while 1003 rings: the other party hears ringback and gets 1003', async () => {
     t = await startTestPbx();
     const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connected(t, alice, bob, '1002');
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
     const carolRings = nextCall(carol);
     await callee.sendDigits('*21003#', { durationMs: 60, gapMs: 60 });
     const c = await carolRings;

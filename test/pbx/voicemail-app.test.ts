@@ -19,6 +19,7 @@ import { VoicemailApp, voicemailHooks } from '../../src/pbx/features/voicemail-a
 import { VoicemailStore, wavDurationMs } from '../../src/pbx/features/voicemail-store.js';
 import { TenantDirectory } from '../../src/pbx/tenant-directory.js';
 import { readWavPcm, segmentedCorrelation } from '../helpers/audio-compare.js';
+import { until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-vm-app-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,21 +69,6 @@ async function agent(name: string): Promise<CallAgent> {
   const a = await CallAgent.start({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }], aor: `sip:${name}@127.0.0.1`, sessionTimer: false });
   agents.push(a);
   return a;
-}
-
-function until(predicate: () => boolean, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      if (predicate()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(t);
-        reject(new Error('timed out waiting'));
-      }
-    }, 20);
-  });
 }
 
 /** A phone's call to the PBX agent, with everything the phone heard. */
@@ -143,7 +129,7 @@ async function setup(store: VoicemailStore, run: (call: Call) => Promise<unknown
   });
   const call = await handset.call(`sip:1001@127.0.0.1:${pbx.port}`, { from: { uri: 'sip:1002@demo.local', displayName: 'Bob' } });
   const phone = new Phone(call);
-  await until(() => done !== undefined);
+  await until(() => done !== undefined, 10_000, 'the app to finish', 20);
   return { phone, done };
 }
 
