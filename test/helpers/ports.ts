@@ -1,6 +1,6 @@
 /** Ephemeral ports for peers that must be told a port number (sipp, baresip). */
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
  * A UDP port (and, with `pair`, the next one too) that was free a moment ago on `address`
@@ -48,6 +48,24 @@ export async function waitForUdpListener(port: number, address = '127.0.0.1', ti
   }
 }
 
+/** Resolves once something (a peer just started: sipp) accepts TCP connections on 127.0.0.1:`port`; rejects after `timeoutMs`. */
+export async function waitForTcpListener(port: number, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > until) throw new Error(`nothing listens on TCP 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freeTcpPort(): Promise<number> {
   const srv = createServer();
@@ -67,9 +85,9 @@ export async function freeTcpPort(): Promise<number> {
  * moment ago (each bound, then released): an RTP port range to give a CallAgent
  * (`media: { portMin, portMax }`) so a capture filter can name it before any call exists.
  */
-export async function freeUdpPortRange(count: number): Promise<number> {
+export async function freeUdpPortRange(count: number, address = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    let base = await freeUdpPort();
+    let base = await freeUdpPort(false, address);
     base -= base & 1;
     if (base < 1024 || base + count - 1 > 65535) continue;
     const held: Socket[] = [];
@@ -78,7 +96,7 @@ export async function freeUdpPortRange(count: number): Promise<number> {
       const s = createSocket('udp4');
       ok = await new Promise<boolean>((resolve) => {
         s.once('error', () => resolve(false));
-        s.bind(p, '127.0.0.1', () => resolve(true));
+        s.bind(p, address, () => resolve(true));
       });
       if (ok) held.push(s);
       else s.close();

@@ -13,15 +13,40 @@
  *   (`Proxy-Authorization`); recompute that digest from the trace instead
  *   (test/interop/sipp-pbx-trunk.test.ts).
  */
-import { freeUdpPort } from './ports.js';
+import { readFileSync } from 'node:fs';
+import { freeUdpPort, freeUdpPortRange } from './ports.js';
 
-export async function sippLocalArgs(timeout = '30s'): Promise<string[]> {
-  return ['-p', String(await freeUdpPort()), '-mp', String(await freeUdpPort(true)), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-timeout', timeout, '-timeout_error'];
+/**
+ * sipp's own ports and limits: `-p` (`port`, or a free one), `-mp` (four free ports: sipp
+ * binds audio RTP/RTCP at mp, mp+1 and video at mp+2, mp+3, and fails when any is taken) and `-i` on
+ * `address` (127.0.0.1 unless told, e.g. 127.0.0.2 for a carrier), `-bind_local`, `-nostdin`,
+ * and `-timeout` counted as an error.
+ */
+export async function sippLocalArgs(timeout = '30s', options: { address?: string; port?: number } = {}): Promise<string[]> {
+  const address = options.address ?? '127.0.0.1';
+  const port = options.port ?? (await freeUdpPort(false, address));
+  return ['-p', String(port), '-mp', String(await freeUdpPortRange(4, address)), '-i', address, '-bind_local', '-nostdin', '-timeout', timeout, '-timeout_error'];
+}
+
+/** The arguments that make sipp write every message it sends and receives into `file`. */
+export function sippTraceArgs(file: string): string[] {
+  return ['-trace_msg', '-message_file', file];
+}
+
+/** What sipp wrote into its `-message_file` so far, or `(no message trace)` when there is none yet. */
+export function readSippTrace(file: string, encoding: BufferEncoding = 'utf8'): string {
+  try {
+    return readFileSync(file, encoding);
+  } catch {
+    return '(no message trace)';
+  }
 }
 
 /** One SIP message from a sipp `-trace_msg` file. */
 export interface SippTracedMessage {
   direction: 'sent' | 'received';
+  /** When sipp logged it: milliseconds since midnight, from the time stamp on its dashed line (NaN without one). */
+  at: number;
   /** The message text (start line, headers, body). */
   text: string;
   /** The start line: `INVITE sip:… SIP/2.0` or `SIP/2.0 407 …`. */
@@ -44,14 +69,18 @@ export interface SippTracedMessage {
  */
 export function parseSippTrace(trace: string): SippTracedMessage[] {
   const out: SippTracedMessage[] = [];
-  for (const block of trace.split(/^-{5,}[^\n]*\n/m)) {
-    const m = /^\s*\S+ message (sent|received)[^\n]*\n([\s\S]*)$/.exec(block);
+  // split() with a group: [before, stamp, block, stamp, block, …].
+  const parts = trace.split(/^-{5,}([^\n]*)\n/m);
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    const m = /^\s*\S+ message (sent|received)[^\n]*\n([\s\S]*)$/.exec(parts[i + 1]!);
     if (m === null) continue;
+    const time = /(\d\d):(\d\d):(\d\d)\.(\d+)/.exec(parts[i]!);
     const text = m[2]!.replace(/^\s+|\s+$/g, '');
     const startLine = text.split(/\r?\n/, 1)[0]!.trim();
     const status = /^SIP\/2\.0 (\d{3})/.exec(startLine);
     out.push({
       direction: m[1] as 'sent' | 'received',
+      at: time === null ? NaN : ((Number(time[1]) * 60 + Number(time[2])) * 60 + Number(time[3])) * 1000 + Number(`0.${time[4]}`) * 1000,
       text,
       startLine,
       status: status === null ? undefined : Number(status[1]),

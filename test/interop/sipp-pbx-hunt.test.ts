@@ -11,7 +11,7 @@
  * Confirm call needs a member that presses 1: sipp sends no DTMF without raw sockets, so those
  * members are CallAgents (RFC 4733).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +20,10 @@ import { levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { HuntGroups } from '../../src/pbx/features/hunt-group.js';
 import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll, type Peer } from '../helpers/peer-process.js';
+import { parseSippTrace, readSippTrace, sippTraceArgs, type SippTracedMessage } from '../helpers/sipp.js';
+import { nextCall, until } from '../helpers/wait.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const DOMAIN = 'hunt.test';
@@ -67,50 +69,19 @@ async function startPbx(groups: Record<string, unknown>[]): Promise<{ t: TestPbx
 
 type Behaviour = 'answer' | 'ring' | 'busy';
 
-interface SippMessage {
-  direction: 'received' | 'sent';
-  /** Milliseconds since midnight (sipp's trace time). */
-  at: number;
-  text: string;
-  /** The request method, or the response status as a string. */
-  first: string;
-  header(name: string): string | undefined;
-}
-
 interface Member {
   number: string;
   peer: Peer;
   messagesFile: string;
   /** Everything sipp logged so far. */
-  messages(): SippMessage[];
+  messages(): SippTracedMessage[];
   /** Requests it received, by method. */
-  received(method: string): SippMessage[];
+  received(method: string): SippTracedMessage[];
 }
 
-/** Parses sipp's -trace_msg log: blocks led by a dashed line with the date and time. */
-function parseSippTrace(text: string): SippMessage[] {
-  const out: SippMessage[] = [];
-  const blocks = text.split(/^-{20,} /m).slice(1);
-  for (const block of blocks) {
-    const head = /^\S+\s+(\d\d):(\d\d):(\d\d)\.(\d+)\s*\n\S+ message (received|sent)[^\n]*\n\n?/.exec(block);
-    if (head === null) continue;
-    const [, hh, mm, ss, frac, direction] = head;
-    const at = ((Number(hh) * 60 + Number(mm)) * 60 + Number(ss)) * 1000 + Number(`0.${frac}`) * 1000;
-    const msg = block.slice(head[0].length).replace(/^\s+/, '');
-    const firstLine = msg.split(/\r?\n/, 1)[0] ?? '';
-    const first = firstLine.startsWith('SIP/2.0 ') ? (firstLine.split(' ')[1] ?? '') : (firstLine.split(' ')[0] ?? '');
-    out.push({
-      direction: direction as 'received' | 'sent',
-      at,
-      text: msg,
-      first,
-      header(name) {
-        const m = new RegExp(`^${name}\\s*:\\s*(.*?)\\r?$`, 'im').exec(msg);
-        return m?.[1];
-      },
-    });
-  }
-  return out;
+/** A request's method or a response's status (as a string): what a member sent or got. */
+function methodOrStatus(m: SippTracedMessage): string {
+  return m.status !== undefined ? String(m.status) : (m.startLine.split(' ')[0] ?? '');
 }
 
 const scenarioOf: Record<Behaviour, string> = { answer: 'hunt-answer.xml', ring: 'hunt-ring.xml', busy: 'hunt-busy.xml' };
@@ -132,47 +103,33 @@ async function startMember(pbx: TestPbx, number: string, behaviour: Behaviour): 
       '-key', 'domain', DOMAIN,
       '-m', '1',
       '-p', String(await freeUdpPort()),
-      '-mp', String(await freeUdpPort(true)),
+      '-mp', String(await freeUdpPortRange(4)),
       '-i', '127.0.0.1',
       '-bind_local',
       '-nostdin',
-      '-trace_msg',
-      '-message_file', messagesFile,
+      ...sippTraceArgs(messagesFile),
       '-trace_err',
       '-error_file', join(dir!, `${number}-errors.log`),
     ],
     { timeoutMs: 90_000, cwd: dir! },
   );
-  const messages = (): SippMessage[] => {
-    try {
-      return parseSippTrace(readFileSync(messagesFile, 'latin1'));
-    } catch {
-      return [];
-    }
-  };
+  const messages = (): SippTracedMessage[] => parseSippTrace(readSippTrace(messagesFile, 'latin1'));
   const member: Member = {
     number,
     peer,
     messagesFile,
     messages,
-    received: (method) => messages().filter((m) => m.direction === 'received' && m.first === method),
+    received: (method) => messages().filter((m) => m.direction === 'received' && methodOrStatus(m) === method),
   };
   const tenant = pbx.pbx.directory.tenant(DOMAIN)!;
   await until(
     () => pbx.pbx.registrar.contacts(tenant, number).length > 0 || peer.child.exitCode !== null,
     10_000,
-    () => `${number} did not register: ${peer.output().stdout.slice(-1500)} ${peer.output().stderr}`,
+    () => `${number} to register: ${peer.output().stdout.slice(-1500)} ${peer.output().stderr}`,
+    20,
   );
   expect(peer.child.exitCode, `${peer.output().stderr}\n${member.messages().map((x) => x.text).join('\n')}`).toBeNull();
   return member;
-}
-
-async function until(predicate: () => boolean, ms = 5000, why: () => string = () => 'timed out waiting'): Promise<void> {
-  const start = Date.now();
-  while (!predicate()) {
-    if (Date.now() - start > ms) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function startMembers(pbx: TestPbx, spec: Record<string, Behaviour>): Promise<Record<string, Member>> {
@@ -193,7 +150,7 @@ async function startCaller(pbx: TestPbx): Promise<{ agent: CallAgent; offered: C
 
 async function hangUpAndSettle(pbx: TestPbx, call: Call): Promise<void> {
   await call.hangup();
-  await until(() => pbx.pbx.b2bua.calls.size === 0, 5000, () => 'the PBX still has calls');
+  await until(() => pbx.pbx.b2bua.calls.size === 0, 5000, 'the PBX to clear its calls', 20);
 }
 
 describe('hunt groups with sipp phones', () => {
@@ -205,7 +162,7 @@ describe('hunt groups with sipp phones', () => {
     const { agent } = await startCaller(t);
     const call = await agent.call(t.uri('600'));
     expect(call.state).toBe('answered');
-    await until(() => m['2002']!.received('CANCEL').length === 1 && m['2003']!.received('CANCEL').length === 1, 5000, () => 'losers not cancelled');
+    await until(() => m['2002']!.received('CANCEL').length === 1 && m['2003']!.received('CANCEL').length === 1, 5000, 'the losers to be cancelled', 20);
     for (const n of ['2002', '2003', '2004']) {
       const invites = m[n]!.received('INVITE');
       expect(invites, n).toHaveLength(1);
@@ -217,7 +174,7 @@ describe('hunt groups with sipp phones', () => {
     for (const n of ['2002', '2003']) expect(m[n]!.received('CANCEL')[0]!.header('Reason'), n).toBe(COMPLETED_ELSEWHERE);
     expect(m['2004']!.received('CANCEL')).toHaveLength(0);
     await hangUpAndSettle(t, call);
-    await until(() => m['2004']!.received('BYE').length === 1, 5000, () => '2004 got no BYE');
+    await until(() => m['2004']!.received('BYE').length === 1, 5000, 'a BYE at 2004', 20);
     await t.pbx.cdr.flush();
     const cdrs = await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'));
     expect(cdrs.map((c) => [c.to, c.answeredBy, c.disposition])).toEqual([['600', '2004', 'answered']]);
@@ -262,7 +219,7 @@ describe('hunt groups with sipp phones', () => {
     expect(cancel).toHaveLength(1);
     expect(cancel[0]!.at - inv2002[0]!.at).toBeGreaterThan(1800);
     expect(cancel[0]!.header('Reason')).toBeUndefined();
-    const sent2003 = m['2003']!.messages().filter((x) => x.direction === 'sent').map((x) => x.first);
+    const sent2003 = m['2003']!.messages().filter((x) => x.direction === 'sent').map(methodOrStatus);
     expect(sent2003).toEqual(['REGISTER', 'REGISTER', '486']);
     await hangUpAndSettle(t, call);
   });
@@ -281,7 +238,7 @@ describe('hunt groups with sipp phones', () => {
     const cdrs = await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'));
     expect(cdrs.map((c) => c.answeredBy)).toEqual(['2002', '2003', '2004', '2002']);
     // Each phone saw only the calls it answered: nobody was rung in vain.
-    await until(() => m['2002']!.received('BYE').length === 2 && m['2004']!.received('BYE').length === 1);
+    await until(() => m['2002']!.received('BYE').length === 2 && m['2004']!.received('BYE').length === 1, 5000, 'the BYEs at 2002 and 2004', 20);
     expect(['2002', '2003', '2004'].map((n) => m[n]!.received('INVITE').length)).toEqual([2, 1, 1]);
   });
 
@@ -363,8 +320,8 @@ describe('confirm call (CallAgent members: they press keys by RFC 4733)', () => 
     const { agent } = await startCaller(t);
     const p2 = await t.phone('2002', password('2002'));
     const p3 = await t.phone('2003', password('2003'));
-    const rings2 = new Promise<Call>((r) => p2.once('call', r));
-    const rings3 = new Promise<Call>((r) => p3.once('call', r));
+    const rings2 = nextCall(p2);
+    const rings3 = nextCall(p3);
     let answered = false;
     const callerP = agent.call(t.uri('606')).then((c) => {
       answered = true;
@@ -393,8 +350,8 @@ describe('confirm call (CallAgent members: they press keys by RFC 4733)', () => 
     const { agent } = await startCaller(t);
     const p2 = await t.phone('2002', password('2002'));
     const p3 = await t.phone('2003', password('2003'));
-    const rings2 = new Promise<Call>((r) => p2.once('call', r));
-    const rings3 = new Promise<Call>((r) => p3.once('call', r));
+    const rings2 = nextCall(p2);
+    const rings3 = nextCall(p3);
     const callerP = agent.call(t.uri('607'));
     const leg2 = await rings2;
     await leg2.answer();

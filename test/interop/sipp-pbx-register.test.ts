@@ -23,7 +23,7 @@ import { RegistrationStore } from '../../src/pbx/registration-store.js';
 import { TenantDirectory } from '../../src/pbx/tenant-directory.js';
 import { LocationService, UserAgent, systemClock } from '../../src/sip/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const work = mkdtempSync(join(tmpdir(), 'sb-sipp-pbx-'));
@@ -114,7 +114,7 @@ async function sipp(port: number, scenario: string, user: string, password: stri
       '-l', '1', // one at a time: the order of failures is the test's
       '-r', '50',
       '-p', String(localPort),
-      '-mp', String(await freeUdpPort(true)),
+      '-mp', String(await freeUdpPortRange(4)),
       '-i', '127.0.0.1',
       '-bind_local',
       '-nostdin',

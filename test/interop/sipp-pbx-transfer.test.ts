@@ -10,17 +10,18 @@
  * music while held and nothing of it afterwards, 1001 and 1003 talk (in-band DTMF both ways),
  * and the PBX keeps one call between them with the right CDRs.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Call, CallAgent } from '../../src/call/index.js';
+import type { Call } from '../../src/call/index.js';
 import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
-import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { demoTenant, startTestPbx, type TestPbx } from '../helpers/pbx.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 import { freeUdpPort } from '../helpers/ports.js';
-import { parseSippTrace } from '../helpers/sipp.js';
+import { parseSippTrace, readSippTrace, sippLocalArgs, sippTraceArgs } from '../helpers/sipp.js';
+import { until } from '../helpers/wait.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const CARRIER = '127.0.0.2';
@@ -41,25 +42,6 @@ afterAll(async () => {
   await stopAll();
 });
 
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
-}
-
-function until(predicate: () => boolean, ms = 8000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (predicate()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - start > ms) {
-        clearInterval(timer);
-        reject(new Error('timed out waiting'));
-      }
-    }, 10);
-  });
-}
-
 async function loudest(call: Call, ms: number): Promise<number> {
   let max = -120;
   const on = (pcm: Int16Array): void => void (max = Math.max(max, levelDbov(pcm)));
@@ -73,14 +55,7 @@ describe('attended transfer by REFER with Replaces (sipp as the transferor)', ()
   it('joins 1001 and 1003 across the back-to-back legs; NOTIFY 200; the replaced call is ended', async () => {
     t = await startTestPbx({
       tenants: [
-        {
-          domain: 'demo.test',
-          name: 'Demo',
-          default: true,
-          extensions: [
-            { number: '1001', name: 'Alice', password: 'password-1001' },
-            { number: '1003', name: 'Carol', password: 'password-1003' },
-          ],
+        demoTenant(['1001', '1003'], {
           trunks: [
             {
               name: 'carrier',
@@ -93,7 +68,7 @@ describe('attended transfer by REFER with Replaces (sipp as the transferor)', ()
               ],
             },
           ],
-        },
+        }),
       ],
     });
     const media = { media: { inbandDtmf: 'always' as const } };
@@ -121,29 +96,17 @@ describe('attended transfer by REFER with Replaces (sipp as the transferor)', ()
         '-key', 'z', '1003',
         '-cid_str', '%u-%p-xfer',
         '-m', '1',
-        '-p', String(port),
-        '-mp', String(await freeUdpPort(true, CARRIER)),
-        '-i', CARRIER,
-        '-bind_local',
-        '-nostdin',
-        '-trace_msg',
-        '-message_file', messages,
-        '-timeout', '15s',
-        '-timeout_error',
+        ...(await sippLocalArgs('15s', { address: CARRIER, port })),
+        ...sippTraceArgs(messages),
       ],
       { timeoutMs: 20_000, cwd: tmpdir() },
     );
     // While held (sipp's re-INVITE with sendonly, 1.5 s before the consultation call), 1001
     // hears music on hold; the REFER comes 1 s after the consultation call is answered.
-    await until(() => t!.pbx.b2bua.calls.size === 2, 12_000);
+    await until(() => t!.pbx.b2bua.calls.size === 2, 12_000, 'the consultation call');
     const heldLevel = await loudest(aliceCall!, 300);
     const result = await peer.done;
-    let trace = '';
-    try {
-      trace = readFileSync(messages, 'utf8');
-    } catch {
-      trace = '(no message trace)';
-    }
+    const trace = readSippTrace(messages);
     const summary = `exit ${result.code}\n${result.stderr}${result.stdout.slice(-1500)}\n${trace.slice(-8000)}`;
     expect(result.code, summary).toBe(0);
     expect(heldLevel, 'music on hold while held').toBeGreaterThan(-40);
@@ -164,14 +127,17 @@ describe('attended transfer by REFER with Replaces (sipp as the transferor)', ()
     a.on('dtmf', (d) => atA.push(d));
     c.on('dtmf', (d) => atC.push(d));
     await a.play(generateDtmf('5', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atC.includes('5'));
+    await until(() => atC.includes('5'), 8000, 'the tone 5 at 1003');
     await c.play(generateDtmf('9', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atA.includes('9'));
+    await until(() => atA.includes('9'), 8000, 'the tone 9 at 1001');
+    // The digit is detected halfway through its tone: let the rest of it (and the jitter
+    // buffer's delay) pass, then no music on hold may be heard.
+    await new Promise((r) => setTimeout(r, 300));
     expect(await loudest(a, 600)).toBeLessThan(-50);
     expect(t.pbx.b2bua.calls.size).toBe(1);
     await c.hangup();
     expect((await a.ended).reason).toBe('remote-hangup');
-    await until(() => t!.pbx.b2bua.calls.size === 0);
+    await until(() => t!.pbx.b2bua.calls.size === 0, 8000, 'the PBX to clear its calls');
     await t.pbx.cdr.flush();
     const cdrs = await readCdrs(join(t.pbx.dataDir, 'cdr.jsonl'));
     expect(cdrs.map((r) => [r.from, r.to, r.direction, r.disposition])).toEqual([

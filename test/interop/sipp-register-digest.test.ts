@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DigestServer, passwordLookup, type DigestFailure } from '../../src/sip/auth/index.js';
 import { createResponse, parseMessage, serializeMessage, SipParseError, type SipRequest } from '../../src/sip/index.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 
 const scenarios = join(__dirname, 'scenarios');
@@ -95,7 +95,7 @@ describe('sipp registers with digest to a DigestServer registrar', () => {
         '-m', String(calls),
         '-r', '50',
         '-p', String(await freeUdpPort()),
-        '-mp', String(await freeUdpPort(true)),
+        '-mp', String(await freeUdpPortRange(4)),
         '-i', '127.0.0.1',
         '-bind_local',
         '-nostdin',

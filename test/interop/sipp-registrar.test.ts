@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DigestServer, passwordLookup, systemClock } from '../../src/sip/index.js';
 import { LocationService, Registrar, SipEndpoint } from '../../src/sip/ua/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
+import { freeTcpPort, freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 
 const scenarios = join(__dirname, 'scenarios');
 
@@ -62,7 +62,7 @@ async function runSipp(protocol: 'udp' | 'tcp', calls: number) {
       '-m', String(calls),
       '-r', '50',
       '-p', String(localPort),
-      '-mp', String(await freeUdpPort(true)),
+      '-mp', String(await freeUdpPortRange(4)),
       '-i', '127.0.0.1',
       '-bind_local',
       '-nostdin',
@@ -116,7 +116,7 @@ describe('sipp against the same SipEndpoint: OPTIONS, MESSAGE and refused reques
         '-m', String(calls),
         '-r', '20',
         '-p', String(await freeUdpPort()),
-        '-mp', String(await freeUdpPort(true)),
+        '-mp', String(await freeUdpPortRange(4)),
         '-i', '127.0.0.1',
         '-bind_local',
         '-nostdin',

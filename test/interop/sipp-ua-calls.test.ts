@@ -8,7 +8,7 @@
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UserAgent, type IncomingSession } from '../../src/sip/ua/session-index.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 
 beforeAll(() => {
@@ -58,7 +58,7 @@ async function runSipp(port: number, extra: string[], timeoutMs: number) {
       `127.0.0.1:${port}`,
       '-sn', 'uac',
       '-p', String(await freeUdpPort()),
-      '-mp', String(await freeUdpPort(true)),
+      '-mp', String(await freeUdpPortRange(4)),
       '-i', '127.0.0.1',
       '-bind_local',
       '-nostdin',

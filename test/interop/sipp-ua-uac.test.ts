@@ -6,7 +6,7 @@
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UserAgent } from '../../src/sip/ua/session-index.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 
 beforeAll(() => {
@@ -27,7 +27,7 @@ describe('our UserAgent calls sipp uas', () => {
     const port = await freeUdpPort();
     const sipp = startPeer(
       'sipp',
-      ['-sn', 'uas', '-p', String(port), '-mp', String(await freeUdpPort(true)), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-m', '10', '-timeout', '15s', '-timeout_error'],
+      ['-sn', 'uas', '-p', String(port), '-mp', String(await freeUdpPortRange(4)), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-m', '10', '-timeout', '15s', '-timeout_error'],
       { timeoutMs: 18_000, cwd: tmpdir() },
     );
     const agent = await UserAgent.start({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }], aor: 'sip:caller@127.0.0.1', stopTimeoutMs: 200 });
