@@ -18,6 +18,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
+import { wavToPcm8k } from '../../src/call/index.js';
 import { decodeWavSamples, readWav, resample } from '../../src/codecs/index.js';
 
 export interface CorrelationOptions {
@@ -203,9 +204,10 @@ function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
 
 /**
  * A WAV file as mono 16-bit PCM at `rate` (8 kHz unless asked for 16 kHz), whatever it holds:
- * µ-law and A-law are decoded, several channels are averaged, 8 ↔ 16 kHz goes through the codec
- * layer's half-band resampler, and other whole multiples of the target rate (24, 32, 48 kHz…)
- * through a windowed-sinc low-pass and decimation.
+ * µ-law and A-law are decoded and several channels are averaged. 8 and 16 kHz files are read as
+ * the call layer plays them ({@link wavToPcm8k}: the codec layer's half-band resampler), and
+ * brought up to 16 kHz by the same resampler on request; other whole multiples of the target
+ * rate (24, 32, 48 kHz…) go through a windowed-sinc low-pass and decimation.
  *
  * @throws {Error} for a rate that is not a multiple of the target (e.g. 44.1 kHz), or an unreadable file.
  * @example
@@ -214,7 +216,13 @@ function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
  * ```
  */
 export function readWavPcm(path: string, rate: 8000 | 16000 = 8000): Int16Array {
-  const wav = readWav(new Uint8Array(readFileSync(path)));
+  const bytes = new Uint8Array(readFileSync(path));
+  const wav = readWav(bytes);
+  if (wav.sampleRate === 8000 || (wav.sampleRate === 16000 && rate === 8000)) {
+    const narrow = wavToPcm8k(bytes);
+    return rate === 8000 ? narrow : resample(narrow, 8000, 16000);
+  }
+  // 16 kHz kept as it is, or a higher rate: wavToPcm8k's resampler does not take it.
   let pcm = decodeWavSamples(wav);
   if (wav.channels > 1) {
     const mono = new Int16Array(wav.frames);
@@ -226,7 +234,6 @@ export function readWavPcm(path: string, rate: 8000 | 16000 = 8000): Int16Array 
     pcm = mono;
   }
   if (wav.sampleRate === rate) return pcm;
-  if ((wav.sampleRate === 16000 && rate === 8000) || (wav.sampleRate === 8000 && rate === 16000)) return resample(pcm, wav.sampleRate, rate);
   if (wav.sampleRate % rate !== 0) {
     throw new Error(`${path}: ${wav.sampleRate} Hz is not a multiple of ${rate} Hz; cannot bring it to ${rate / 1000} kHz`);
   }

@@ -36,23 +36,33 @@ export interface TestPbx {
 
 let portBase = 30000 + Math.floor(Math.random() * 200) * 50;
 
+const DEMO_NAMES: Record<string, string> = { '1001': 'Alice', '1002': 'Bob', '1003': 'Carol' };
+
+/** Extensions of demo.test by number: 1001 Alice, 1002 Bob, 1003 Carol, each with password `password-<number>`. */
+export function demoExtensions(...numbers: string[]): Record<string, unknown>[] {
+  return numbers.map((number) => ({ number, name: DEMO_NAMES[number] ?? `Phone ${number}`, password: `password-${number}` }));
+}
+
+/** The demo.test tenant (the default) with {@link demoExtensions} `numbers` and `extra` fields (trunks, outboundRoutes…). */
+export function demoTenant(numbers: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { domain: 'demo.test', name: 'Demo', default: true, extensions: demoExtensions(...numbers), ...extra };
+}
+
+/** The second tenant of {@link testConfig}: other.test with extension 2001 (Zed). */
+export function otherTenant(): Record<string, unknown> {
+  return { domain: 'other.test', name: 'Other', extensions: [{ number: '2001', name: 'Zed', password: 'password-2001' }] };
+}
+
 /** A small two-tenant configuration: demo.test (default, 1001–1003, group 600) and other.test (2001). */
 export function testConfig(): Record<string, unknown> {
   return {
     logLevel: 'debug',
     tenants: [
-      {
-        domain: 'demo.test',
-        name: 'Demo',
-        default: true,
-        extensions: [
-          { number: '1001', name: 'Alice', password: 'password-1001' },
-          { number: '1002', name: 'Bob', password: 'password-1002' },
-          { number: '1003', name: 'Carol', password: 'password-1003', noAnswerSeconds: 3 },
-        ],
+      demoTenant([], {
+        extensions: [...demoExtensions('1001', '1002'), { ...demoExtensions('1003')[0], noAnswerSeconds: 3 }],
         groups: [{ number: '600', name: 'Sales', strategy: 'ringall', members: [{ extension: '1002' }, { extension: '1003' }], ringSeconds: 5, failover: { type: 'hangup' } }],
-      },
-      { domain: 'other.test', name: 'Other', extensions: [{ number: '2001', name: 'Zed', password: 'password-2001' }] },
+      }),
+      otherTenant(),
     ],
   };
 }

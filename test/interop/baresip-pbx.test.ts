@@ -28,7 +28,7 @@ import type { PbxCall } from '../../src/pbx/b2bua.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { bestCorrelation, readWavPcm, segmentedCorrelation } from '../helpers/audio-compare.js';
 import { startBaresip, waitFor, type Baresip, type BaresipControl } from '../helpers/baresip.js';
-import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { demoTenant, startTestPbx, type TestPbx } from '../helpers/pbx.js';
 import { hasCommand, startPeer, stopAll, type Peer } from '../helpers/peer-process.js';
 
 const run = promisify(execFile);
@@ -68,17 +68,7 @@ function config(): Record<string, unknown> {
     logLevel: 'debug',
     // baresip 1.0 computes MD5 only and reads only the first challenge.
     security: { digestAlgorithms: ['MD5'] },
-    tenants: [
-      {
-        domain: 'demo.test',
-        name: 'Demo',
-        default: true,
-        extensions: [
-          { number: '1001', name: 'Alice', password: 'password-1001' },
-          { number: '1002', name: 'Bob', password: 'password-1002' },
-        ],
-      },
-    ],
+    tenants: [demoTenant(['1001', '1002'])],
   };
 }
 

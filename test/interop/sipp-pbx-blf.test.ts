@@ -9,16 +9,16 @@
  * PBX sent: no challenge to the SUBSCRIBE (the notifier does not authenticate; the package
  * admits registered devices of the tenant only), the call-id and tags of 1002's leg.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Call } from '../../src/call/index.js';
 import { DialogEventPackage } from '../../src/pbx/features/dialog-events.js';
 import { UserAgent } from '../../src/sip/index.js';
 import { startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { parseSippTrace, sippLocalArgs, type SippTracedMessage } from '../helpers/sipp.js';
+import { parseSippTrace, readSippTrace, sippLocalArgs, sippTraceArgs, type SippTracedMessage } from '../helpers/sipp.js';
+import { nextCall, until } from '../helpers/wait.js';
 
 const scenarios = join(__dirname, 'scenarios');
 
@@ -37,14 +37,6 @@ afterEach(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-async function until(predicate: () => boolean, ms: number, why: () => string): Promise<void> {
-  const start = Date.now();
-  while (!predicate()) {
-    if (Date.now() - start > ms) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('BLF with sipp as the watching phone', () => {
   it('REGISTER, SUBSCRIBE Event: dialog to 1002, NOTIFYs early → confirmed → terminated with 1002’s call-id and tags, unsubscribe', { timeout: 45_000 }, async () => {
@@ -67,24 +59,17 @@ describe('BLF with sipp as the watching phone', () => {
         '-key', 'watched', '1002',
         '-m', '1',
         ...(await sippLocalArgs('30s')),
-        '-trace_msg',
-        '-message_file', messagesFile,
+        ...sippTraceArgs(messagesFile),
         '-trace_err',
         '-error_file', join(dir, 'errors.log'),
       ],
       { timeoutMs: 40_000, cwd: dir },
     );
-    const trace = (): SippTracedMessage[] => {
-      try {
-        return parseSippTrace(readFileSync(messagesFile, 'latin1'));
-      } catch {
-        return [];
-      }
-    };
+    const trace = (): SippTracedMessage[] => parseSippTrace(readSippTrace(messagesFile, 'latin1'));
     const notifies = (): SippTracedMessage[] => trace().filter((m) => m.direction === 'received' && m.startLine.startsWith('NOTIFY '));
     const sawState = (state: string): boolean => notifies().some((m) => m.text.includes(`>${state}</state>`));
     const notifier = t.pbx.ua.notifier!;
-    await until(() => notifier.size === 1 || sipp.child.exitCode !== null, 10_000, () => `sipp did not subscribe: ${sipp.output().stdout.slice(-1500)}`);
+    await until(() => notifier.size === 1 || sipp.child.exitCode !== null, 10_000, () => `sipp to subscribe: ${sipp.output().stdout.slice(-1500)}`, 20);
     expect(sipp.child.exitCode, sipp.output().stderr).toBeNull();
 
     // The call sipp watches: 1001 (a plain UserAgent) calls 1002, which rings, answers, is hung up on.
@@ -98,16 +83,16 @@ describe('BLF with sipp as the watching phone', () => {
     agents.push(alice);
     await alice.register({ registrar: `sip:${t.domain}`, expires: 300 });
     const bob = await t.phone('1002', 'password-1002');
-    const rings = new Promise<Call>((resolve) => bob.once('call', resolve));
+    const rings = nextCall(bob);
     const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40010 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n';
     const call = alice.invite(t.uri('1002'), { body: sdp });
     const atBob = await rings;
-    await until(() => sawState('trying'), 5000, () => 'sipp saw no trying NOTIFY');
+    await until(() => sawState('trying'), 5000, 'a trying NOTIFY at sipp', 20);
     atBob.ring();
-    await until(() => sawState('early'), 5000, () => 'sipp saw no early NOTIFY');
+    await until(() => sawState('early'), 5000, 'an early NOTIFY at sipp', 20);
     await atBob.answer();
     await call.answered;
-    await until(() => sawState('confirmed'), 5000, () => 'sipp saw no confirmed NOTIFY');
+    await until(() => sawState('confirmed'), 5000, 'a confirmed NOTIFY at sipp', 20);
     await call.bye();
 
     const result = await sipp.done;

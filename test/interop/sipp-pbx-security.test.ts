@@ -18,15 +18,15 @@
  *   outside number (404: a trunk never reaches a trunk): the carrier gets no packet at all.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallAgent } from '../../src/call/index.js';
-import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { demoTenant, otherTenant, startTestPbx, type TestPbx } from '../helpers/pbx.js';
 import { hasCommand, startPeer, stopAll, type PeerResult } from '../helpers/peer-process.js';
 import { freeUdpPort } from '../helpers/ports.js';
-import { parseSippTrace, type SippTracedMessage } from '../helpers/sipp.js';
+import { parseSippTrace, readSippTrace, sippLocalArgs, sippTraceArgs, type SippTracedMessage } from '../helpers/sipp.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const CARRIER = '127.0.0.2';
@@ -68,14 +68,7 @@ async function start(): Promise<TestPbx> {
     logLevel: 'debug',
     security: { digestAlgorithms: ['MD5'], authFailureLimit: LIMIT, authFailureWindowSeconds: 60, blockSeconds: 300 },
     tenants: [
-      {
-        domain: 'demo.test',
-        name: 'Demo',
-        default: true,
-        extensions: [
-          { number: '1001', name: 'Alice', password: 'password-1001' },
-          { number: '1002', name: 'Bob', password: 'password-1002' },
-        ],
+      demoTenant(['1001', '1002'], {
         trunks: [
           {
             name: 'carrier',
@@ -88,8 +81,8 @@ async function start(): Promise<TestPbx> {
           },
         ],
         outboundRoutes: [{ name: 'national', patterns: ['_9.'], strip: 1, trunks: ['carrier'] }],
-      },
-      { domain: 'other.test', name: 'Other', extensions: [{ number: '2001', name: 'Zed', password: 'password-2001' }] },
+      }),
+      otherTenant(),
     ],
   });
   return t;
@@ -129,25 +122,13 @@ async function device(
     '-m', String(opts.calls ?? 1),
     '-l', '1', // one at a time: the order of failures is the test's
     '-r', '20',
-    '-p', String(port),
-    '-mp', String(await freeUdpPort(true, address)),
-    '-i', address,
-    '-bind_local',
-    '-nostdin',
-    '-trace_msg',
-    '-message_file', messages,
-    '-timeout', '10s',
-    '-timeout_error',
+    ...(await sippLocalArgs('10s', { address, port })),
+    ...sippTraceArgs(messages),
   ];
   // sipp's digest uri is sip:<remote_ip>:<remote_port> unless told: the PBX wants the Request-URI.
   if (opts.user !== undefined) args.push('-au', opts.user, '-ap', opts.password ?? '', '-auth_uri', `${opts.dialled}@${ruriHost}`);
   const result = await startPeer('sipp', args, { timeoutMs: 12_000, cwd: tmpdir() }).done;
-  let trace = '';
-  try {
-    trace = readFileSync(messages, 'utf8');
-  } catch {
-    trace = '(no message trace)';
-  }
+  const trace = readSippTrace(messages);
   const parsed = parseSippTrace(trace);
   const byCall = new Map<string, number[]>();
   for (const m of parsed) {

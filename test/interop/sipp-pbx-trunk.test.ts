@@ -18,16 +18,18 @@
  *    outbound through the trunk.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Call, CallAgent } from '../../src/call/index.js';
+import type { CallAgent } from '../../src/call/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { waitFor } from '../helpers/baresip.js';
-import { startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { demoTenant, startTestPbx, type TestPbx } from '../helpers/pbx.js';
 import { hasCommand, startPeer, stopAll, type PeerResult } from '../helpers/peer-process.js';
 import { freeUdpPort, waitForUdpListener } from '../helpers/ports.js';
+import { readSippTrace, sippLocalArgs, sippTraceArgs } from '../helpers/sipp.js';
+import { nextCall } from '../helpers/wait.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const CARRIER = '127.0.0.2';
@@ -42,11 +44,7 @@ function config(port: number): Record<string, unknown> {
     logLevel: 'debug',
     security: { digestAlgorithms: ['MD5'] },
     tenants: [
-      {
-        domain: 'demo.test',
-        name: 'Demo',
-        default: true,
-        extensions: [{ number: '1001', name: 'Alice', password: 'password-1001' }],
+      demoTenant(['1001'], {
         trunks: [
           {
             name: 'carrier',
@@ -62,7 +60,7 @@ function config(port: number): Record<string, unknown> {
           },
         ],
         outboundRoutes: [{ name: 'national', patterns: ['_9.'], strip: 1, trunks: ['carrier'] }],
-      },
+      }),
     ],
   };
 }
@@ -76,28 +74,15 @@ async function carrier(scenario: string, port: number, extra: string[] = []): Pr
     [
       ...extra,
       '-sf', join(scenarios, scenario),
-      '-p', String(port),
-      '-mp', String(await freeUdpPort(true, CARRIER)),
-      '-i', CARRIER,
-      '-bind_local',
-      '-nostdin',
       '-m', '1',
-      '-trace_msg',
-      '-message_file', messages,
-      '-timeout', '15s',
-      '-timeout_error',
+      ...(await sippLocalArgs('15s', { address: CARRIER, port })),
+      ...sippTraceArgs(messages),
     ],
     { timeoutMs: 18_000, cwd: tmpdir() },
   );
   return {
     done: peer.done,
-    trace: () => {
-      try {
-        return readFileSync(messages, 'utf8');
-      } catch {
-        return '(no message trace)';
-      }
-    },
+    trace: () => readSippTrace(messages),
   };
 }
 
@@ -126,10 +111,6 @@ function digestParams(value: string): Record<string, string> {
   const params: Record<string, string> = {};
   for (const m of value.matchAll(/([A-Za-z-]+)=(?:"([^"]*)"|([^,\s]+))/g)) params[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
   return params;
-}
-
-function nextCall(a: CallAgent): Promise<Call> {
-  return new Promise((resolve) => a.once('call', resolve));
 }
 
 beforeAll(async () => {

@@ -9,9 +9,7 @@
  * The same over TCP (`-t t1`: one connection for the three REGISTERs), and with a wrong
  * password (verifyauth fails, sipp answers 403: the trunk is 'failed', a retry scheduled).
  */
-import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +17,8 @@ import { parseConfig } from '../../src/pbx/config/index.js';
 import { TrunkRegistrations, type TrunkRegistrationState } from '../../src/pbx/trunk-registrations.js';
 import { SipEndpoint } from '../../src/sip/ua/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
+import { freeTcpPort, freeUdpPort, waitForTcpListener, waitForUdpListener } from '../helpers/ports.js';
+import { readSippTrace, sippLocalArgs, sippTraceArgs } from '../helpers/sipp.js';
 
 const scenarios = join(__dirname, 'scenarios');
 
@@ -38,39 +37,6 @@ afterEach(async () => {
   endpoint = undefined;
   for (const c of cleanups.splice(0)) c();
 });
-
-/** Resolves once something (sipp) holds UDP `port` on 127.0.0.1. */
-async function waitForUdpListener(port: number, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const taken = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => resolve(true));
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
-    });
-    if (taken) return;
-    if (Date.now() > until) throw new Error(`nothing listens on UDP ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Resolves once something (sipp) accepts TCP connections on 127.0.0.1:`port`. */
-async function waitForTcpListener(port: number, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > until) throw new Error(`nothing listens on TCP ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function tenants(port: number, password = 's3cret-trunk', transport: 'udp' | 'tcp' = 'udp') {
   const json = {
@@ -110,16 +76,9 @@ describe('TrunkRegistrations against sipp as the carrier registrar', () => {
       'sipp',
       [
         '-sf', join(scenarios, 'trunk-registrar.xml'),
-        '-p', String(port),
-        '-mp', String(await freeUdpPort(true)),
-        '-i', '127.0.0.1',
-        '-bind_local',
-        '-nostdin',
         '-m', '1',
-        '-trace_msg',
-        '-message_file', messages,
-        '-timeout', '15s',
-        '-timeout_error',
+        ...(await sippLocalArgs('15s', { port })),
+        ...sippTraceArgs(messages),
       ],
       { timeoutMs: 18_000, cwd: tmpdir() },
     );
@@ -147,12 +106,7 @@ describe('TrunkRegistrations against sipp as the carrier registrar', () => {
     expect(seen).toEqual(['pbx.test/carrier: registering (starting)', 'pbx.test/carrier: registered (expires 600 s)', 'pbx.test/carrier: stopped (stopped)']);
 
     const r = await sipp.done;
-    let trace = '';
-    try {
-      trace = readFileSync(messages, 'utf8');
-    } catch {
-      trace = '(no message trace)';
-    }
+    const trace = readSippTrace(messages);
     const summary = `${seen.join('\n')}\n${r.stderr}${r.stdout.slice(-2000)}\n${trace}`;
     expect(r.code, summary).toBe(0);
     expect(r.stdout, summary).toMatch(/Successful call\s+\|\s+\d+\s+\|\s+1\s/);
@@ -170,7 +124,7 @@ describe('TrunkRegistrations against sipp as the carrier registrar', () => {
     const port = await freeTcpPort();
     const sipp = startPeer(
       'sipp',
-      ['-sf', join(scenarios, 'trunk-registrar.xml'), '-t', 't1', '-p', String(port), '-mp', String(await freeUdpPort(true)), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-m', '1', '-timeout', '15s', '-timeout_error'],
+      ['-sf', join(scenarios, 'trunk-registrar.xml'), '-t', 't1', '-m', '1', ...(await sippLocalArgs('15s', { port }))],
       { timeoutMs: 18_000, cwd: tmpdir() },
     );
     await waitForTcpListener(port);
@@ -201,7 +155,7 @@ describe('TrunkRegistrations against sipp as the carrier registrar', () => {
     const port = await freeUdpPort();
     const sipp = startPeer(
       'sipp',
-      ['-sf', join(scenarios, 'trunk-registrar.xml'), '-p', String(port), '-mp', String(await freeUdpPort(true)), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-m', '1', '-timeout', '15s', '-timeout_error'],
+      ['-sf', join(scenarios, 'trunk-registrar.xml'), '-m', '1', ...(await sippLocalArgs('15s', { port }))],
       { timeoutMs: 18_000, cwd: tmpdir() },
     );
     await waitForUdpListener(port);
