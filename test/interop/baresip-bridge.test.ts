@@ -16,7 +16,8 @@ import { CallAgent, type Call } from '../../src/call/index.js';
 import { promptPath } from '../../src/call/prompts.js';
 import { bestCorrelation, readWavPcm } from '../helpers/audio-compare.js';
 import { startBaresip, waitFor, type Baresip } from '../helpers/baresip.js';
-import { hasCommand, startPeer, stopAll, type Peer } from '../helpers/peer-process.js';
+import { hasCommand, stopAll, type Peer } from '../helpers/peer-process.js';
+import { startCapture } from '../helpers/tshark.js';
 import { freeUdpPortRange } from '../helpers/ports.js';
 
 const run = promisify(execFile);
@@ -58,21 +59,6 @@ interface Leg {
   remote: number;
 }
 
-/** Starts tshark on `lo` for `filter`, resolving once the capture runs. */
-async function capture(filter: string, file: string): Promise<Peer> {
-  const cap = startPeer('tshark', ['-i', 'lo', '-f', filter, '-w', file], { timeoutMs: 60_000 });
-  captures.push(cap);
-  await waitFor(
-    () => /Capturing on/.test(cap.output().stderr) || cap.child.exitCode !== null,
-    15_000,
-    () => `tshark: ${cap.output().stderr}`,
-  );
-  expect(cap.child.exitCode, cap.output().stderr).toBeNull();
-  // "Capturing on" comes a moment before the kernel filter is attached (see tshark.test.ts).
-  await new Promise((r) => setTimeout(r, 1000));
-  return cap;
-}
-
 /** tshark fields of the packets matching `display`, RTP decoded on the agent's even ports and RTCP on the odd ones. */
 async function decode(file: string, base: number, display: string, fields: string[]): Promise<string[]> {
   const args = ['-r', file, '-n'];
@@ -95,7 +81,8 @@ async function bridgeCall(bCodecs: 'any' | 'PCMA'): Promise<void> {
   });
   agents.push(agent);
   const pcap = join(dir, 'bridge.pcapng');
-  const cap = await capture(`udp portrange ${base}-${base + PORTS - 1}`, pcap);
+  const cap = await startCapture(`udp portrange ${base}-${base + PORTS - 1}`, pcap);
+  captures.push(cap);
 
   // X from A, Y from B: two different prompts that the agent never plays.
   const xPath = promptPath('extension-unavailable');

@@ -29,7 +29,8 @@ import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { bestCorrelation, readWavPcm, segmentedCorrelation } from '../helpers/audio-compare.js';
 import { startBaresip, waitFor, type Baresip, type BaresipControl } from '../helpers/baresip.js';
 import { demoTenant, startTestPbx, type TestPbx } from '../helpers/pbx.js';
-import { hasCommand, startPeer, stopAll, type Peer } from '../helpers/peer-process.js';
+import { hasCommand, stopAll, type Peer } from '../helpers/peer-process.js';
+import { startCapture } from '../helpers/tshark.js';
 
 const run = promisify(execFile);
 const RATE = 8000;
@@ -72,21 +73,6 @@ function config(): Record<string, unknown> {
   };
 }
 
-/** Starts tshark on `lo` for `filter`, resolving once the capture runs. */
-async function capture(filter: string, file: string): Promise<Peer> {
-  const cap = startPeer('tshark', ['-i', 'lo', '-f', filter, '-w', file], { timeoutMs: 60_000 });
-  captures.push(cap);
-  await waitFor(
-    () => /Capturing on/.test(cap.output().stderr) || cap.child.exitCode !== null,
-    15_000,
-    () => `tshark: ${cap.output().stderr}`,
-  );
-  expect(cap.child.exitCode, cap.output().stderr).toBeNull();
-  // "Capturing on" comes a moment before the kernel filter is attached (see tshark.test.ts).
-  await new Promise((r) => setTimeout(r, 1000));
-  return cap;
-}
-
 /** Speech without long gaps: the prompts one after another, after `leadSeconds` of silence. */
 function speechRun(file: string, names: string[], leadSeconds: number): Int16Array {
   const parts = names.map((n) => readWavPcm(promptPath(n)));
@@ -114,7 +100,8 @@ describe('baresip A calls baresip B through the PBX', () => {
     dirs.push(dir);
     const { portMin, portMax } = pbx.config.rtp;
     const pcap = join(dir, 'pbx.pcapng');
-    const cap = await capture(`udp portrange ${portMin}-${portMax}`, pcap);
+    const cap = await startCapture(`udp portrange ${portMin}-${portMax}`, pcap);
+    captures.push(cap);
 
     const xPath = promptPath('extension-unavailable');
     const bSourcePath = join(dir, 'b-source.wav');
