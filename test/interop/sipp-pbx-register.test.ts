@@ -12,7 +12,7 @@
  *    the source is blocked.
  * 3. From the blocked address even 1002 with the right password gets 403 at once.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,74 +23,14 @@ import { RegistrationStore } from '../../src/pbx/registration-store.js';
 import { TenantDirectory } from '../../src/pbx/tenant-directory.js';
 import { LocationService, UserAgent, systemClock } from '../../src/sip/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
+import { freeUdpPort } from '../helpers/ports.js';
+import { sippLocalArgs } from '../helpers/sipp.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const work = mkdtempSync(join(tmpdir(), 'sb-sipp-pbx-'));
 
-/** REGISTER with a wrong password: 401 after the credentials (or 403 once the source is blocked). */
-const WRONG_PASSWORD = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="REGISTER with a wrong password">
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Expires: 300
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="401" auth="true"/>
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 2 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      [authentication]
-      Max-Forwards: 70
-      Expires: 300
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="401" optional="true" next="done"/>
-  <recv response="403"/>
-  <label id="done"/>
-</scenario>
-`;
-
-/** One REGISTER that must be refused with 403 (a blocked source). */
-const BLOCKED = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="REGISTER from a blocked source">
-  <send retrans="500"><![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[service]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 REGISTER
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Expires: 300
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="403"/>
-</scenario>
-`;
-
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
-  writeFileSync(join(work, 'wrong-password.xml'), WRONG_PASSWORD);
-  writeFileSync(join(work, 'blocked.xml'), BLOCKED);
 });
 
 let ua: UserAgent | undefined;
@@ -113,13 +53,7 @@ async function sipp(port: number, scenario: string, user: string, password: stri
       '-m', String(calls),
       '-l', '1', // one at a time: the order of failures is the test's
       '-r', '50',
-      '-p', String(localPort),
-      '-mp', String(await freeUdpPortRange(4)),
-      '-i', '127.0.0.1',
-      '-bind_local',
-      '-nostdin',
-      '-timeout', '20s',
-      '-timeout_error',
+      ...(await sippLocalArgs('20s', { port: localPort })),
     ],
     { timeoutMs: 25_000, cwd: work },
   );
@@ -165,7 +99,7 @@ describe('sipp registers to the PBX registrar built from config/demo.json', () =
     expect(saved.bindings.map((b) => b.aor).sort()).toEqual(['sip:1001@demo.local', 'sip:1002@demo.local']);
 
     statuses.length = 0;
-    const wrong = await sipp(ua.port, join(work, 'wrong-password.xml'), '1001', 'not-the-password', 10, await freeUdpPort());
+    const wrong = await sipp(ua.port, join(scenarios, 'pbx-register-wrong-password.xml'), '1001', 'not-the-password', 10, await freeUdpPort());
     const context = `${JSON.stringify(statuses)}\n${wrong.stderr}${wrong.stdout.slice(-2000)}`;
     expect(wrong.code, context).toBe(0);
     // Per attempt: the challenge (not a failure), then the wrong credentials (a failure): the 10th failure blocks.
@@ -173,7 +107,7 @@ describe('sipp registers to the PBX registrar built from config/demo.json', () =
     expect(auth.isBlocked('127.0.0.1')).toBe(true);
 
     statuses.length = 0;
-    const blocked = await sipp(ua.port, join(work, 'blocked.xml'), '1002', 'demo-1002-pass', 1, await freeUdpPort());
+    const blocked = await sipp(ua.port, join(scenarios, 'pbx-register-blocked.xml'), '1002', 'demo-1002-pass', 1, await freeUdpPort());
     expect(blocked.code, `${JSON.stringify(statuses)}\n${blocked.stdout.slice(-2000)}`).toBe(0);
     expect(statuses).toEqual([403]);
     registrar.close();
