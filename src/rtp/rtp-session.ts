@@ -12,6 +12,9 @@ import { RtpPacket, isRtcpPacket, serializeRtp } from './rtp-packet.js';
 import { VoipMetricsCollector } from './voip-metrics.js';
 import { type TelephoneEventReport, TelephoneEventReceiver, digitToEvent, planTelephoneEvent, writeTelephoneEvent } from './telephone-event.js';
 
+/** Reusable send buffers per session (a power of two; see the send path in {@link RtpSession}). */
+const SEND_RING = 8;
+
 /** Where to send media: the address and ports from the peer's SDP. */
 export interface RtpRemote {
   address: string;
@@ -185,9 +188,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   /** Pending digit timers and the step that resumes each (run on close so its promise settles). */
   private readonly digitTimers = new Map<NodeJS.Timeout, () => void>();
   // Send path: a ring of reusable datagram buffers; a slot still in flight (its send
-  // callback not yet run) is never overwritten — a fresh buffer is used instead.
+  // callback not yet run) is never overwritten — a fresh buffer is used instead. A UDP send
+  // usually completes at once and frees its slot on the next tick, so a few slots do: only a
+  // burst of more than SEND_RING sends in one tick takes fresh buffers. (32 slots were 48 KB
+  // per session, 96 KB of every relayed call.) One completion callback per slot, made once:
+  // no closure per packet.
   private readonly sendRing: Buffer[] = [];
-  private readonly inFlight = new Uint8Array(32);
+  private readonly inFlight = new Uint8Array(SEND_RING);
+  private readonly sendDone: ((err: Error | null) => void)[] = [];
+  private readonly sendDoneFresh = (err: Error | null): void => {
+    if (err && !this.closed) this.emit('error', err);
+  };
   private ringNext = 0;
   private readonly rtcpOut = Buffer.allocUnsafe(1500);
   /** Where accepted packets go instead of the jitter buffer while relaying (see {@link forwardTo}). */
@@ -228,7 +239,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.cname = options.cname ?? `sb-${Math.floor(this.random() * 0x1_0000_0000).toString(16)}@switchboard`;
     this.jitterBuffer = options.jitterBuffer === false ? undefined : new JitterBuffer({ clockRate: this.rate, frameMs: options.frameMs ?? 20, ...options.jitterBuffer });
     this.xr = options.xrVoipMetrics ? new VoipMetricsCollector({ frameMs: options.frameMs ?? 20 }) : undefined;
-    for (let i = 0; i < 32; i++) this.sendRing.push(Buffer.allocUnsafe(1500));
+    for (let i = 0; i < SEND_RING; i++) {
+      this.sendRing.push(Buffer.allocUnsafe(1500));
+      this.sendDone.push((err) => {
+        this.inFlight[i] = 0;
+        if (err && !this.closed) this.emit('error', err);
+      });
+    }
     this.lastRtpMs = this.clock();
     if (options.remote) this.setRemote(options.remote);
 
@@ -464,15 +481,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.closed) throw new RtpSessionError('closed', 'the RTP session is closed');
     const target = this.sendTarget;
     if (!target) throw new RtpSessionError('no-remote', 'no remote address yet: call setRemote() or wait for the peer to send');
-    let slot = this.ringNext;
-    this.ringNext = (this.ringNext + 1) & 31;
+    const slot = this.ringNext;
+    this.ringNext = (this.ringNext + 1) & (SEND_RING - 1);
     let buf: Buffer;
+    let done = this.sendDoneFresh;
     if (this.inFlight[slot] === 0) {
       buf = this.sendRing[slot]!;
       this.inFlight[slot] = 1;
+      done = this.sendDone[slot]!;
     } else {
       buf = Buffer.allocUnsafe(1500);
-      slot = -1;
     }
     const n = serializeRtp({ payloadType: pt, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc }, payload, buf);
     this.seq = (this.seq + 1) & 0xffff;
@@ -481,10 +499,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.sentSinceReport = true;
     this.lastSendWallMs = this.clock();
     this.lastSentTs = timestamp;
-    this.rtpSocket.send(buf, 0, n, target.port, target.address, (err) => {
-      if (slot >= 0) this.inFlight[slot] = 0;
-      if (err && !this.closed) this.emit('error', err);
-    });
+    this.rtpSocket.send(buf, 0, n, target.port, target.address, done);
   }
 
   private lastSentTs = 0;
