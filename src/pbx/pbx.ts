@@ -204,7 +204,9 @@ export class Pbx {
         ...(logger.sipTrace ? { trace: (direction: 'in' | 'out', protocol: string, remote: { address: string; port: number }, bytes: Uint8Array) => logger.sip(direction, protocol, remote, bytes) } : {}),
         onError: (e, context) => logger.debug(`transport: ${context}: ${(e as Error).message}`),
       },
-      ...(options.clock === undefined ? {} : { transaction: { clock: options.clock } }),
+      // Each call keeps about seven server transactions alive for their §17 lifetimes (32 s
+      // after INVITE and BYE): 10,000 (the default) would cap the PBX near 145 calls/s.
+      transaction: { maxTransactions: Math.max(10_000, config.limits.maxCalls * 40), ...(options.clock === undefined ? {} : { clock: options.clock }) },
       ...(options.eventPackages === undefined ? {} : { eventPackages: options.eventPackages }),
       ...(options.authorizeSubscription === undefined ? {} : { authorizeSubscription: options.authorizeSubscription }),
     });

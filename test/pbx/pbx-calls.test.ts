@@ -73,6 +73,23 @@ describe('PBX calls between extensions', () => {
     expect((await callee.ended).reason).toBe('remote-hangup');
   });
 
+  it('a callee that rings, then answers: the caller sees 180 and no 183 (the 200 is not early media)', async () => {
+    t = await startTestPbx();
+    const alice = await t.phone('1001', 'password-1001');
+    const bob = await t.phone('1002', 'password-1002');
+    const incoming = nextCall(bob);
+    const caller = await alice.dial(t.uri('1002'));
+    const statuses: number[] = [];
+    caller.on('progress', (s) => statuses.push(s));
+    const callee = await incoming;
+    callee.ring();
+    await until(() => statuses.includes(180));
+    await callee.answer();
+    await until(() => caller.state === 'answered');
+    expect(statuses.filter((s) => s > 100)).toEqual([180]);
+    await caller.hangup();
+  });
+
   it('hold: the held party hears music on hold; unhold restores the media path', async () => {
     t = await startTestPbx();
     const alice = await t.phone('1001', 'password-1001', { media: { inbandDtmf: 'always' } });

@@ -35,6 +35,12 @@ export interface TransportLimits {
   maxUdpRequestBytes: number;
   /** RFC 5626 §4.4.1: a keep-alive ping unanswered for this long closes the connection. Default 10,000 ms. */
   pongTimeoutMs: number;
+  /**
+   * Receive buffer asked of the OS for each UDP socket (SO_RCVBUF; Linux caps it at
+   * `net.core.rmem_max`). A burst of requests beyond the buffer is dropped by the kernel and
+   * costs a retransmission (T1 later). Default 4 MiB.
+   */
+  udpReceiveBufferBytes: number;
 }
 
 /** The defaults of {@link TransportLimits}. */
@@ -47,6 +53,7 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   connectTimeoutMs: 10_000,
   maxUdpRequestBytes: 1300,
   pongTimeoutMs: 10_000,
+  udpReceiveBufferBytes: 4 * 1024 * 1024,
 });
 
 /** Fills in defaults and checks values. */

@@ -61,6 +61,12 @@ export class UdpTransport {
       socket.once('error', onError);
       socket.bind(port, address, () => {
         socket.off('error', onError);
+        try {
+          socket.setRecvBufferSize(hooks.limits.udpReceiveBufferBytes);
+        } catch (e) {
+          // The OS refused the size: keep its default, say so once.
+          hooks.onError(e, 'udp receive buffer');
+        }
         const a = socket.address();
         resolve(new UdpTransport(socket, { protocol: 'udp', address: a.address, port: a.port }, hooks));
       });
