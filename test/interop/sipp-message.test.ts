@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startStatelessUas, type StatelessUas } from '../../examples/stateless-uas.js';
 import { SipRequest, parseMessage, serializeMessage, type SipResponse } from '../../src/sip/index.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 
 const scenarios = join(__dirname, 'scenarios');
@@ -28,7 +28,7 @@ afterEach(async () => {
 
 async function sippArgs(): Promise<string[]> {
   const port = await freeUdpPort();
-  const media = await freeUdpPort(true);
+  const media = await freeUdpPortRange(4); // sipp binds mp..mp+3 (audio and video)
   return ['-p', String(port), '-mp', String(media), '-i', '127.0.0.1', '-bind_local', '-nostdin', '-trace_err', '-timeout', '20s', '-timeout_error'];
 }
 

@@ -116,7 +116,7 @@ function sippArgs(pbxPort: number, scenario: string, localPort: number, mediaPor
 
 /** One digest REGISTER of `user` from `localPort` (register-digest.xml); throws unless sipp exits 0. */
 async function register(pbxPort: number, user: string, password: string, localPort: number): Promise<void> {
-  const peer = startPeer('sipp', sippArgs(pbxPort, 'register-digest.xml', localPort, await freeUdpPort(true), 8, ['-s', user, '-au', user, '-ap', password, '-m', '1']), { timeoutMs: 10_000, cwd: work });
+  const peer = startPeer('sipp', sippArgs(pbxPort, 'register-digest.xml', localPort, await freeUdpPortRange(4), 8, ['-s', user, '-au', user, '-ap', password, '-m', '1']), { timeoutMs: 10_000, cwd: work });
   const r = await peer.done;
   if (r.code !== 0) throw new Error(`sipp REGISTER of ${user} failed (exit ${r.code}):\n${r.stderr}${r.stdout.slice(-2000)}`);
 }
@@ -148,14 +148,14 @@ describe('sipp load through the PBX', () => {
       await register(pbx.port, '1002', 'password-1002', uasPort);
       const uas = startPeer(
         'sipp',
-        sippArgs(pbx.port, 'pbx-uas.xml', uasPort, await freeUdpPort(true), 45, ['-m', String(CALLS), '-rtp_echo', '-trace_stat', '-stf', join(work, 'uas-stat.csv'), '-trace_err', '-error_file', join(work, 'uas-err.log')]),
+        sippArgs(pbx.port, 'pbx-uas.xml', uasPort, await freeUdpPortRange(4), 45, ['-m', String(CALLS), '-rtp_echo', '-trace_stat', '-stf', join(work, 'uas-stat.csv'), '-trace_err', '-error_file', join(work, 'uas-err.log')]),
         { timeoutMs: 50_000, cwd: work },
       );
       await register(pbx.port, '1001', 'password-1001', await freeUdpPort());
 
       const uac = startPeer(
         'sipp',
-        sippArgs(pbx.port, 'pbx-uac.xml', await freeUdpPort(), await freeUdpPort(true), 40, [
+        sippArgs(pbx.port, 'pbx-uac.xml', await freeUdpPort(), await freeUdpPortRange(4), 40, [
           '-s', '1002',
           '-au', '1001',
           '-ap', 'password-1001',

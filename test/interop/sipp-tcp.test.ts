@@ -11,7 +11,7 @@ import { createResponse } from '../../src/sip/message/index.js';
 import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { SipTransportSet } from '../../src/sip/transport/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
+import { freeTcpPort, freeUdpPort, freeUdpPortRange } from '../helpers/ports.js';
 
 beforeAll(() => {
   if (!hasCommand('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester (.ci/run does this)');
@@ -91,7 +91,7 @@ async function runUac(mode: 't1' | 'tn', total: number) {
       '-p',
       String(await freeTcpPort()),
       '-mp',
-      String(await freeUdpPort(true)),
+      String(await freeUdpPortRange(4)),
       '-i',
       '127.0.0.1',
       '-bind_local',
