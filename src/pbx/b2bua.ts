@@ -151,7 +151,8 @@ export interface B2buaDeps {
   features?: FeatureHooks;
   /**
    * How long a blind transfer rings its target before the call returns to the transferor
-   * (recall), in seconds. Default 30. See docs/pbx-transfer.md.
+   * (recall), in seconds, for every tenant. Default: the transferor's tenant's
+   * `transferRecallSeconds`. See docs/pbx-transfer.md.
    */
   transferRecallSeconds?: number;
 }
@@ -280,7 +281,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       logger: deps.logger,
       clock: deps.clock,
       musicOnHold: (tenant) => this.deps.musicOnHold(tenant),
-      recallSeconds: deps.transferRecallSeconds ?? 30,
+      ...(deps.transferRecallSeconds === undefined ? {} : { recallSeconds: deps.transferRecallSeconds }),
     });
   }
 

@@ -14,7 +14,7 @@ import { CallError } from '../../src/call/index.js';
 import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { referToValue, type OutgoingSession, type SipResponse } from '../../src/sip/index.js';
-import { demoTenant, startTestPbx, type TestPbx } from '../helpers/pbx.js';
+import { demoTenant, startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
 import { connectCalls, nextCall, until } from '../helpers/wait.js';
 
 let t: TestPbx | undefined;
@@ -180,6 +180,30 @@ describe('blind transfer by REFER', () => {
     await back.hangup();
     expect((await caller.ended).reason).toBe('remote-hangup');
   });
+});
+
+describe('recall time', () => {
+  it('is the transferor\'s tenant\'s transferRecallSeconds: 5 s here, then NOTIFY 480 and the two talk again', async () => {
+    const config = testConfig() as { tenants: Record<string, unknown>[] };
+    config.tenants[0]!.transferRecallSeconds = 5;
+    t = await startTestPbx(config);
+    expect(t.pbx.b2bua.transfers.recallSeconds).toBe(undefined); // no override: the tenant decides
+    const { alice, bob, carol } = await phones(t);
+    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const carolRings = nextCall(carol);
+    const started = Date.now();
+    const transferred = callee.transfer(t.uri('1003')).catch((e: unknown) => e);
+    const c = await carolRings;
+    c.ring(); // 1003's own noAnswerSeconds (3 s) does not cut a transfer short
+    const err = (await transferred) as CallError;
+    const elapsed = Date.now() - started;
+    expect(err.status).toBe(480);
+    expect(elapsed).toBeGreaterThan(4800);
+    expect(elapsed).toBeLessThan(9000);
+    expect((await c.ended).reason).toBe('cancelled');
+    await talking(caller, callee);
+    await caller.hangup();
+  }, 20_000);
 });
 
 describe('attended transfer', () => {

@@ -54,6 +54,8 @@ export interface RawTenant {
   trunks?: RawTrunk[];
   outboundRoutes?: RawRoute[];
   allowedTenants?: string[];
+  operator?: Destination;
+  transferRecallSeconds?: number;
 }
 export interface RawExtension {
   number: string;
@@ -190,6 +192,8 @@ function normalizeTenant(t: RawTenant, base: string, digestAlgorithms: readonly 
     trunks: (t.trunks ?? []).map(normalizeTrunk),
     outboundRoutes: (t.outboundRoutes ?? []).map(normalizeRoute),
     allowedTenants: (t.allowedTenants ?? []).map((d) => d.toLowerCase()),
+    operator: t.operator === undefined ? null : normalizeDestination(t.operator),
+    transferRecallSeconds: t.transferRecallSeconds ?? p.transferRecallSeconds.default,
   };
 }
 

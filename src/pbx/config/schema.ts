@@ -278,6 +278,17 @@ export const configSchema = {
           items: { type: 'string', minLength: 1 },
           default: [],
         },
+        operator: {
+          $ref: '#/$defs/destination',
+          description:
+            'Where a caller leaving a voicemail message goes on pressing 0 during the greeting: an extension, a group or an external number. None by default (0 does nothing).',
+        },
+        transferRecallSeconds: seconds(
+          'How long a blind transfer rings its target before the call comes back to the transferor (recall); the transferor\'s tenant decides.',
+          30,
+          5,
+          600,
+        ),
       },
     },
     extension: {

@@ -168,6 +168,15 @@ function tenantProblems(t: TenantConfig, at: string, add: (path: string, message
     });
   });
 
+  if (t.operator !== null) {
+    // The caller is already in a mailbox: the operator is someone who answers.
+    if (t.operator.type === 'hangup' || t.operator.type === 'voicemail') {
+      add(`${at}.operator.type`, `must be "extension", "group" or "external" (got "${t.operator.type}")`, 'the operator is who a caller reaches by pressing 0 in a voicemail greeting; leave it out for none');
+    } else {
+      checkDestination(t.operator, `${at}.operator`);
+    }
+  }
+
   featureCodeProblems(t, `${at}.featureCodes`, numbers, add);
 
   if (!Object.prototype.hasOwnProperty.call(t.musicOnHold.classes, t.musicOnHold.default)) {

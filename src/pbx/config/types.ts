@@ -84,6 +84,10 @@ export interface TenantConfig {
   readonly outboundRoutes: readonly OutboundRouteConfig[];
   /** Domains whose extensions this tenant's dial plan may reach as number@domain. */
   readonly allowedTenants: readonly string[];
+  /** Where `0` during a voicemail greeting takes the caller (an extension, group or external number); null: nowhere. */
+  readonly operator: Destination | null;
+  /** How long a blind transfer by one of this tenant's parties rings before the recall. */
+  readonly transferRecallSeconds: number;
 }
 
 export interface ExtensionConfig {

@@ -1,8 +1,8 @@
 /**
  * The standard feature set of the PBX, composed: hunt groups, call pickup (`*8`, `**ext`,
- * BLF pickup by Replaces), voicemail (`*97`, `*98`, busy/no-answer boxes) with message
- * waiting (RFC 3842), and the dialog-event package for BLF lamps (RFC 4235). Transfers are
- * built into the B2BUA (features/transfer.ts).
+ * BLF pickup by Replaces), voicemail (`*97`, `*98`, busy/no-answer boxes, `0` in the greeting
+ * to the tenant's operator) with message waiting (RFC 3842), and the dialog-event package for
+ * BLF lamps (RFC 4235). Transfers are built into the B2BUA (features/transfer.ts).
  *
  * The event packages must exist when the user agent starts, and the features need the running
  * PBX, so this comes in two halves: {@link standardFeatures} makes the packages and a
@@ -16,7 +16,9 @@
  */
 import { join } from 'node:path';
 import type { SipRequest, InboundMessage, SubscriptionAuthorization, EventPackage } from '../../sip/index.js';
-import type { FeatureHooks } from '../b2bua.js';
+import type { Call } from '../../call/index.js';
+import type { FeatureHooks, PbxCall } from '../b2bua.js';
+import type { TenantConfig } from '../config/index.js';
 import type { Pbx } from '../pbx.js';
 import { DialogEventPackage } from './dialog-events.js';
 import { HuntGroups } from './hunt-group.js';
@@ -80,7 +82,13 @@ export function standardFeatures(): StandardFeatures {
       },
       features: (pbx) => {
         const store = new VoicemailStore(join(pbx.dataDir, 'voicemail'));
-        const app = new VoicemailApp({ store, directory: () => pbx.directory, logger: pbx.logger });
+        const reachingOperator = new WeakSet<PbxCall>();
+        const app = new VoicemailApp({
+          store,
+          directory: () => pbx.directory,
+          logger: pbx.logger,
+          onOperator: (call, tenant, pc) => connectOperator(pbx, reachingOperator, call, tenant, pc),
+        });
         result.voicemail = { store, app };
         blf.attach(pbx);
         mwi.attach({ store, ua: pbx.ua, registrar: pbx.registrar, directory: () => pbx.directory, logger: pbx.logger });
@@ -93,11 +101,42 @@ export function standardFeatures(): StandardFeatures {
         return {
           // Pickup first: it declines a Replaces that is not a ringing call, for the transfers.
           featureCode: async (call, caller, dialled, pc) => (await pickup.featureCode(call, caller, dialled, pc)) || (vm.featureCode !== undefined && (await vm.featureCode(call, caller, dialled, pc))),
-          ...(vm.voicemail === undefined ? {} : { voicemail: vm.voicemail }),
+          // A caller on the way to the operator comes from a mailbox: no other one takes the call.
+          ...(vm.voicemail === undefined ? {} : { voicemail: async (call, tenant, mailbox, reason, pc) => !reachingOperator.has(pc) && (await vm.voicemail!(call, tenant, mailbox, reason, pc)) }),
           group: (b2bua, pc, tenant, number) => hunt.ring(b2bua, pc, tenant, number),
         };
       },
     },
   };
   return result;
+}
+
+/**
+ * `0` in a voicemail greeting: the caller, already answered by the voicemail, is connected to
+ * the tenant's `operator` as a call to it would be (`B2bua.connect`: an extension rings its
+ * phones for its `noAnswerSeconds`, a group hunts, an external number goes out through the
+ * routes), hearing ringback meanwhile. On answer the two are joined like any call. Resolves
+ * true when the call is taken (answered, or the caller hung up), false when nobody answered:
+ * the ringback stops and the voicemail goes on to the beep. No mailbox takes the call on the
+ * way (the operator's own, a group's voicemail failover: `reaching` makes the voicemail hook
+ * decline), since the caller is leaving a message already; and the B2BUA's refusal of a
+ * failed destination does nothing to an answered call, so the caller is never left in silence.
+ */
+async function connectOperator(pbx: Pbx, reaching: WeakSet<PbxCall>, call: Call, tenant: TenantConfig, pc: PbxCall): Promise<boolean> {
+  const operator = tenant.operator;
+  if (operator === null || call.hasEnded) return call.hasEnded;
+  const failStatus = pc.failStatus;
+  reaching.add(pc);
+  // Stopped by the bridge on answer, or below; a failure to play only costs the tone.
+  void call.play({ tone: 'ringback' }, { loop: true }).catch(() => undefined);
+  try {
+    await pbx.b2bua.connect(pc, tenant, operator, 1);
+  } finally {
+    reaching.delete(pc);
+  }
+  if (call.hasEnded || (pc.outbound !== undefined && !pc.outbound.hasEnded)) return true;
+  call.stopPlayback();
+  // The message is what this call becomes, not the operator's "no answer".
+  pc.failStatus = failStatus;
+  return false;
 }

@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * b2bua.transfers.recallSeconds = 20; // how long a blind transfer rings before it comes back
+ * b2bua.transfers.recallSeconds = 20; // every tenant's recall time, overridden (tests)
  * ```
  */
 import type { Call } from '../../call/index.js';
@@ -36,7 +36,7 @@ import type { TenantDirectory } from '../tenant-directory.js';
  *
  * @example
  * ```ts
- * const transfers = new CallTransfers({ b2bua, directory: () => dir, logger, clock, musicOnHold: (t) => moh, recallSeconds: 30 });
+ * const transfers = new CallTransfers({ b2bua, directory: () => dir, logger, clock, musicOnHold: (t) => moh });
  * ```
  */
 export interface CallTransfersDeps {
@@ -45,8 +45,11 @@ export interface CallTransfersDeps {
   logger: Logger;
   clock: TimerClock;
   musicOnHold(tenant: TenantConfig): string;
-  /** How long a blind transfer rings its target before the recall (default 30 s). */
-  recallSeconds: number;
+  /**
+   * How long a blind transfer rings its target before the recall, for every tenant. Default:
+   * the transferor's tenant's `transferRecallSeconds` (30 s unless configured).
+   */
+  recallSeconds?: number;
 }
 
 /**
@@ -117,8 +120,11 @@ interface DigitState {
  * ```
  */
 export class CallTransfers {
-  /** How long a blind transfer rings the target before the transferee returns to the transferor. */
-  recallSeconds: number;
+  /**
+   * How long a blind transfer rings the target before the transferee returns to the
+   * transferor, overriding the tenants' `transferRecallSeconds` when set (tests).
+   */
+  recallSeconds: number | undefined;
   private readonly deps: CallTransfersDeps;
   private readonly keys = new WeakMap<Call, DigitState>();
 
@@ -300,6 +306,11 @@ export class CallTransfers {
     return 'internal';
   }
 
+  /** The recall time of a transfer by `x`: the override, else x's tenant's `transferRecallSeconds`. */
+  recallSecondsFor(x: Party): number {
+    return this.recallSeconds ?? x.tenant.transferRecallSeconds;
+  }
+
   private roleOf(pc: PbxCall, leg: Call): 'caller' | 'callee' {
     return leg === pc.inbound ? 'caller' : 'callee';
   }
@@ -345,7 +356,7 @@ export class CallTransfers {
 
   /**
    * Blind transfer of `y` (the other party of `pc`) by `x` to `number`: `y` hears ringback
-   * while the target rings for {@link recallSeconds}; on answer they talk and `x` leaves; on
+   * while the target rings for the recall time ({@link recallSecondsFor}); on answer they talk and `x` leaves; on
    * failure `x` gets `y` back (at once when still on the line, else its phones ring: recall).
    */
   private async blind(pc: PbxCall, x: Call, y: Call, number: string, host: string, refer: IncomingRefer | undefined): Promise<void> {
@@ -371,7 +382,7 @@ export class CallTransfers {
     if (refer !== undefined) this.b2bua.on('leg', onLeg);
     let outcome: RingOutcome;
     try {
-      outcome = await this.ringDestination(tpc, dest.tenant, dest.destination, this.recallSeconds * 1000);
+      outcome = await this.ringDestination(tpc, dest.tenant, dest.destination, this.recallSecondsFor(xParty) * 1000);
     } finally {
       this.b2bua.off('leg', onLeg);
     }

@@ -5,7 +5,8 @@
  * ```
  *  leaveMessage:  answer ─► mailbox full? ─► "mailbox full", hang up
  *                   └─► greeting (recorded unavailable/busy, else the name or "the person at
- *                       extension 1001 is unavailable") — # skips it, * logs in to the box
+ *                       extension 1001 is unavailable") — # skips it, * logs in to the box,
+ *                       0 goes to the tenant's operator (when it has one; nobody answers: on)
  *                   ─► beep ─► record until #, 5 s of silence or maxMessageSeconds (a hang-up
  *                       keeps what was said) ─► commit (the store tells MWI) ─► goodbye
  *
@@ -22,8 +23,8 @@
  * messages that were played and not deleted move to Old then too, so the lamp goes out.
  *
  * A PIN the owner changed is kept in the mailbox folder (pin.json) and wins over the
- * configured one. '0' during the greeting (operator) is not offered: the configuration has no
- * operator destination.
+ * configured one. '0' during the greeting hands the call to {@link VoicemailAppOptions.onOperator}
+ * when the tenant has an `operator` (standardFeatures connects it there, features/index.ts).
  *
  * @example
  * ```ts
@@ -33,7 +34,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { digitPrompts, promptPath, wavToPcm8k, type Call, type PlaySource } from '../../call/index.js';
-import type { Caller, FeatureHooks } from '../b2bua.js';
+import type { Caller, FeatureHooks, PbxCall } from '../b2bua.js';
 import type { ExtensionConfig, TenantConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { TenantDirectory } from '../tenant-directory.js';
@@ -70,6 +71,14 @@ export interface VoicemailAppOptions {
   now?: () => Date;
   /** The time zone days and times are said in (default: the process's). */
   timeZone?: string;
+  /**
+   * `0` during the greeting, when the tenant has an `operator`: take the caller (answered, in
+   * the middle of the greeting) to it. Resolve true when the call is dealt with (the operator
+   * answered and talks to the caller, or the caller hung up): the app leaves it alone. Resolve
+   * false when nobody answered: the caller gets the beep and leaves the message after all.
+   * Without it, `0` does nothing.
+   */
+  onOperator?: (call: Call, tenant: TenantConfig, pbxCall: PbxCall) => Promise<boolean>;
 }
 
 /** Who left a message, as the callee's phone showed it. */
@@ -111,15 +120,21 @@ export class VoicemailApp {
   /**
    * Takes a call into `box`'s mailbox to leave a message. Resolves false, leaving the call
    * alone, when the box does not exist or has no voicemail (the B2BUA then answers 480); true
-   * once the call has been dealt with (message stored or not, the call hung up).
+   * once the call has been dealt with (message stored or not, the call hung up, or handed to
+   * the operator). `pbxCall`, the B2BUA's call, is what `0` hands to the operator: without it
+   * `0` does nothing.
    */
-  async leaveMessage(call: Call, tenant: TenantConfig, box: string, reason: VoicemailReason, from?: MessageCaller): Promise<boolean> {
+  async leaveMessage(call: Call, tenant: TenantConfig, box: string, reason: VoicemailReason, from?: MessageCaller, pbxCall?: PbxCall): Promise<boolean> {
     const ext = this.options.directory().extension(tenant, box);
     const vm = ext?.voicemail;
     if (ext === undefined || vm === null || vm === undefined) return false;
     const log = this.options.logger?.child({ tenant: tenant.domain, callId: call.id });
     const caller = from ?? { number: call.remoteUser, name: call.remoteName ?? '' };
     if (!(await this.answer(call))) return true;
+    const onOperator = this.options.onOperator;
+    const operator = tenant.operator !== null && onOperator !== undefined && pbxCall !== undefined ? () => onOperator(call, tenant, pbxCall) : undefined;
+    /** True once the operator has the call: it is theirs, not ours to hang up. */
+    let handedOver = false;
     try {
       const counts = await this.store.counts(tenant, box);
       if (counts.new + counts.old >= vm.maxMessages) {
@@ -127,13 +142,22 @@ export class VoicemailApp {
         await call.play([this.prompt('vm-mailbox-full'), this.prompt('goodbye')]);
         return true;
       }
-      // Only # (to the beep) and * (log in) interrupt the greeting; other keys are ignored.
+      // Only # (to the beep), * (log in) and 0 (the operator, when there is one) interrupt
+      // the greeting; other keys are ignored.
       const greeting = await this.pcmOf([...(await this.greetingFor(tenant, box, reason)), this.prompt('please-leave-a-message')]);
-      const key = await this.playKeys(call, greeting, (k) => (k === '#' || k === '*' ? 'return' : 'ignore'));
+      const key = await this.playKeys(call, greeting, (k) => (k === '#' || k === '*' || (k === '0' && operator !== undefined) ? 'return' : 'ignore'));
       if (key === '*') {
         // The owner calling their own number: log in to the mailbox.
         await this.mailbox(call, tenant, box);
         return true;
+      }
+      if (key === '0' && operator !== undefined) {
+        log?.info(`voicemail caller for ${box} asks for the operator`);
+        if (await operator()) {
+          handedOver = true;
+          return true;
+        }
+        log?.info('the operator did not answer: back to the mailbox');
       }
       if (call.hasEnded) return true;
       let draft;
@@ -167,7 +191,7 @@ export class VoicemailApp {
       log?.error(`voicemail failed: ${(e as Error).message}`);
       return true;
     } finally {
-      await this.hangup(call);
+      if (!handedOver) await this.hangup(call);
     }
   }
 
@@ -637,7 +661,7 @@ export function voicemailHooks(app: VoicemailApp, directory: TenantDirectory | (
     voicemail: async (call, tenant, mailbox, reason, pbxCall) => {
       const ext = dir().extension(tenant, mailbox);
       if (ext === undefined || ext.voicemail === null) return false;
-      return app.leaveMessage(call, tenant, mailbox, reason, { number: pbxCall.caller.number, name: pbxCall.caller.name });
+      return app.leaveMessage(call, tenant, mailbox, reason, { number: pbxCall.caller.number, name: pbxCall.caller.name }, pbxCall);
     },
   };
 }

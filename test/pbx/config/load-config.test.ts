@@ -88,6 +88,8 @@ describe('defaults', () => {
     expect(t.musicOnHold).toEqual({ default: 'default', classes: { default: shippedMusicOnHoldFile() } });
     expect(shippedMusicOnHoldFile()).toBe(join(root, 'moh/default.wav'));
     expect(t.allowedTenants).toEqual([]);
+    expect(t.operator).toBe(null);
+    expect(t.transferRecallSeconds).toBe(30);
     expect(t.trunks).toEqual([]);
     expect(t.outboundRoutes).toEqual([]);
     expect(t.extensions[0]).toEqual({
@@ -132,6 +134,16 @@ describe('defaults', () => {
     ]);
     expect(t2?.extensions[0]?.digestAlgorithms).toEqual(['SHA-256', 'MD5']);
     expect(t2?.extensions[1]).toMatchObject({ password: null, ha1: { MD5: '0123456789abcdef0123456789abcdef' }, digestAlgorithms: ['MD5'] });
+  });
+
+  it('an operator is a destination like the others; the transfer recall time is kept', () => {
+    const doc = minimalConfig();
+    doc.tenants[0].operator = { type: 'group', number: '600' };
+    doc.tenants[0].transferRecallSeconds = 12;
+    const t2 = parseConfig(JSON.stringify(doc), 'x.json').tenants[0];
+    expect(t2?.operator).toEqual({ type: 'group', number: '600' });
+    expect(Object.isFrozen(t2?.operator)).toBe(true);
+    expect(t2?.transferRecallSeconds).toBe(12);
   });
 
   it('is deeply frozen', () => {

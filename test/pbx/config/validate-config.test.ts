@@ -18,6 +18,21 @@ describe('validateConfig', () => {
     expect(validateConfig(minimalConfig(), F)).toEqual([]);
   });
 
+  it('accepts an operator of each kind that answers, and a transfer recall time', () => {
+    for (const operator of [{ type: 'extension', number: '1002' }, { type: 'group', number: '600' }]) {
+      const c = minimalConfig();
+      c.tenants[0].operator = operator;
+      c.tenants[0].transferRecallSeconds = 5;
+      expect(validateConfig(c, F)).toEqual([]);
+    }
+    const c = minimalConfig();
+    c.tenants[0].trunks = [{ name: 'carrier', host: '192.0.2.1' }];
+    c.tenants[0].outboundRoutes = [{ name: 'all', patterns: ['_+X.'], trunks: ['carrier'] }];
+    c.tenants[0].operator = { type: 'external', number: '+15551230000' };
+    c.tenants[0].transferRecallSeconds = 600;
+    expect(validateConfig(c, F)).toEqual([]);
+  });
+
   const schemaCases: Case[] = [
     [
       'a short password, with the hint from x-hint',
@@ -103,6 +118,15 @@ describe('validateConfig', () => {
     ],
     ['a non-hex HA1', (c) => (c.tenants[0].extensions[1] = { number: '1002', name: 'Bob', ha1: { MD5: 'xyz' } }), ['config/demo.json: tenants[0].extensions[1].ha1.MD5: must be hexadecimal (got "xyz")']],
     ['an HA1 for an unknown algorithm', (c) => (c.tenants[0].extensions[1] = { number: '1002', name: 'Bob', ha1: { 'SHA-512': 'ab' } }), ['config/demo.json: tenants[0].extensions[1].ha1["SHA-512"]: unknown property (allowed: MD5, SHA-256)']],
+    ['a transfer recall time too short', (c) => (c.tenants[0].transferRecallSeconds = 3), ['config/demo.json: tenants[0].transferRecallSeconds: must be at least 5 (got 3)']],
+    ['a transfer recall time too long', (c) => (c.tenants[0].transferRecallSeconds = 601), ['config/demo.json: tenants[0].transferRecallSeconds: must be at most 600 (got 601)']],
+    ['a transfer recall time with a fraction', (c) => (c.tenants[0].transferRecallSeconds = 7.5), ['config/demo.json: tenants[0].transferRecallSeconds: must be an integer (got 7.5)']],
+    [
+      'an operator written as a bare number',
+      (c) => (c.tenants[0].operator = '1001'),
+      ['config/demo.json: tenants[0].operator: must be an object with "type": one of "extension", "group", "voicemail", "hangup", "external"'],
+    ],
+    ['an operator extension without its number', (c) => (c.tenants[0].operator = { type: 'extension' }), ['config/demo.json: tenants[0].operator.number: is required']],
     ['several problems at once, in document order (logLevel is added after tenants)', (c) => {
       c.logLevel = 'verbose';
       c.tenants[0].extensions[0].number = 'abc';
@@ -206,6 +230,20 @@ describe('validateConfig', () => {
       'allowed tenants that do not exist, or are itself',
       (c) => (c.tenants[0].allowedTenants = ['nowhere.example', 'demo.local']),
       ['config/demo.json: tenants[0].allowedTenants[0]: no tenant has the domain "nowhere.example"', 'config/demo.json: tenants[0].allowedTenants[1]: is this tenant itself'],
+    ],
+    ['an operator extension that does not exist', (c) => (c.tenants[0].operator = { type: 'extension', number: '1009' }), ['config/demo.json: tenants[0].operator.number: no extension "1009" in demo.local']],
+    ['an operator group written as an extension', (c) => (c.tenants[0].operator = { type: 'extension', number: '600' }), ['config/demo.json: tenants[0].operator.number: "600" is a group: write {"type": "group", "number": "600"}']],
+    ['an external operator no route reaches', (c) => (c.tenants[0].operator = { type: 'external', number: '+15551230000' }), ['config/demo.json: tenants[0].operator.number: "+15551230000" matches no outbound route of demo.local']],
+    [
+      'an operator that is a mailbox or a hang-up',
+      (c) => {
+        c.tenants[0].operator = { type: 'voicemail', mailbox: '1001' };
+        c.tenants.push({ domain: 'b.example', name: 'B', operator: { type: 'hangup' } });
+      },
+      [
+        'config/demo.json: tenants[0].operator.type: must be "extension", "group" or "external" (got "voicemail") (hint: the operator is who a caller reaches by pressing 0 in a voicemail greeting; leave it out for none)',
+        'config/demo.json: tenants[1].operator.type: must be "extension", "group" or "external" (got "hangup") (hint: the operator is who a caller reaches by pressing 0 in a voicemail greeting; leave it out for none)',
+      ],
     ],
     ['a music class that does not exist', (c) => (c.tenants[0].musicOnHold = { default: 'jazz' }), ['config/demo.json: tenants[0].musicOnHold.default: no class "jazz" in musicOnHold.classes (hint: classes: default)']],
   ];
