@@ -22,6 +22,7 @@ import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { parseSippTrace, readSippTrace, sippLocalArgs, sippTraceArgs } from '../helpers/sipp.js';
 import { until } from '../helpers/wait.js';
+import { loudest } from '../helpers/audio-checks.js';
 
 const scenarios = join(__dirname, 'scenarios');
 const CARRIER = '127.0.0.2';
@@ -42,14 +43,6 @@ afterAll(async () => {
   await stopAll();
 });
 
-async function loudest(call: Call, ms: number): Promise<number> {
-  let max = -120;
-  const on = (pcm: Int16Array): void => void (max = Math.max(max, levelDbov(pcm)));
-  call.on('audio', on);
-  await new Promise((r) => setTimeout(r, ms));
-  call.off('audio', on);
-  return max;
-}
 
 describe('attended transfer by REFER with Replaces (sipp as the transferor)', () => {
   it('joins 1001 and 1003 across the back-to-back legs; NOTIFY 200; the replaced call is ended', async () => {

@@ -13,6 +13,7 @@ import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { standardFeatures } from '../../src/pbx/features/index.js';
 import { startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
 import { nextCall, until } from '../helpers/wait.js';
+import { loudest, talking } from '../helpers/audio-checks.js';
 
 let t: TestPbx | undefined;
 afterEach(async () => {
@@ -39,34 +40,7 @@ function withOperator(): Record<string, unknown> {
 
 const inband = { media: { inbandDtmf: 'always' as const } };
 
-/** Phones hear each other: a tone played by one is detected at the other, both ways. */
-async function talking(a: Call, b: Call): Promise<void> {
-  const atA: string[] = [];
-  const atB: string[] = [];
-  const onA = (d: string): number => atA.push(d);
-  const onB = (d: string): number => atB.push(d);
-  a.on('dtmf', onA);
-  b.on('dtmf', onB);
-  try {
-    await a.play(generateDtmf('3', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atB.includes('3'), 8000, 'the tone 3 at b');
-    await b.play(generateDtmf('8', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atA.includes('8'), 8000, 'the tone 8 at a');
-  } finally {
-    a.off('dtmf', onA);
-    b.off('dtmf', onB);
-  }
-}
 
-/** The loudest of the 20 ms frames `call` receives over `ms`, in dBov (ringback is far above -40). */
-async function loudest(call: Call, ms: number): Promise<number> {
-  let max = -120;
-  const on = (pcm: Int16Array): void => void (max = Math.max(max, levelDbov(pcm)));
-  call.on('audio', on);
-  await new Promise((r) => setTimeout(r, ms));
-  call.off('audio', on);
-  return max;
-}
 
 describe('standard features in a running PBX', () => {
   it('no answer → voicemail: the caller leaves a message and it is in the mailbox', async () => {

@@ -16,6 +16,7 @@ import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { referToValue, type OutgoingSession, type SipResponse } from '../../src/sip/index.js';
 import { demoTenant, startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
 import { connectCalls, nextCall, until } from '../helpers/wait.js';
+import { loudest, talking } from '../helpers/audio-checks.js';
 
 let t: TestPbx | undefined;
 afterEach(async () => {
@@ -25,37 +26,7 @@ afterEach(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Phones hear each other: a tone played by one is detected at the other, both ways. */
-async function talking(a: Call, b: Call): Promise<void> {
-  const atA: string[] = [];
-  const atB: string[] = [];
-  const onA = (d: string): number => atA.push(d);
-  const onB = (d: string): number => atB.push(d);
-  a.on('dtmf', onA);
-  b.on('dtmf', onB);
-  try {
-    await a.play(generateDtmf('3', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atB.includes('3'), 8000, 'the tone 3 at b');
-    await b.play(generateDtmf('8', { toneMs: 80, pauseMs: 80 }));
-    await until(() => atA.includes('8'), 8000, 'the tone 8 at a');
-    // A digit is detected halfway through its tone: let the rest of it and the jitter
-    // buffer's delay pass, so a level check that follows hears only what comes after.
-    await new Promise((r) => setTimeout(r, 300));
-  } finally {
-    a.off('dtmf', onA);
-    b.off('dtmf', onB);
-  }
-}
 
-/** The loudest of the 20 ms frames `call` receives over `ms`, in dBov (music on hold or ringback is far above -40). */
-async function loudest(call: Call, ms = 800): Promise<number> {
-  let max = -120;
-  const on = (pcm: Int16Array): void => void (max = Math.max(max, levelDbov(pcm)));
-  call.on('audio', on);
-  await sleep(ms);
-  call.off('audio', on);
-  return max;
-}
 
 const inband = { media: { inbandDtmf: 'always' as const } };
 
