@@ -43,7 +43,6 @@ afterAll(async () => {
   await stopAll();
 });
 
-
 describe('attended transfer by REFER with Replaces (sipp as the transferor)', () => {
   it('joins 1001 and 1003 across the back-to-back legs; NOTIFY 200; the replaced call is ended', async () => {
     t = await startTestPbx({

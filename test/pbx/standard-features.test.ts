@@ -40,8 +40,6 @@ function withOperator(): Record<string, unknown> {
 
 const inband = { media: { inbandDtmf: 'always' as const } };
 
-
-
 describe('standard features in a running PBX', () => {
   it('no answer → voicemail: the caller leaves a message and it is in the mailbox', async () => {
     const features = standardFeatures();

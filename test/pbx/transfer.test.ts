@@ -26,8 +26,6 @@ afterEach(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-
-
 const inband = { media: { inbandDtmf: 'always' as const } };
 
 async function phones(t: TestPbx): Promise<{ alice: CallAgent; bob: CallAgent; carol: CallAgent }> {
