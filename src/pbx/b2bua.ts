@@ -524,7 +524,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     return this.deps.registrar.contacts(tenant, ext.number).map((c) => ({
       uri: c.uri,
       destination: c.destination,
-      from: { uri: `sip:${caller.number}@${tenant.domain}`, displayName: `${namePrefix}${caller.name}` },
+      from: { uri: TenantDirectory.aor(tenant, caller.number), displayName: `${namePrefix}${caller.name}` },
       to: { uri: TenantDirectory.aor(tenant, ext.number), displayName: ext.name },
       label: ext.number,
     }));

@@ -547,10 +547,10 @@ export class DialogEventPackage {
     let remote: { uri: string; display?: string };
     const pc = r.pc;
     if (r.role === 'recipient') {
-      remote = { uri: `sip:${pc.caller.number}@${pc.caller.tenant.domain}`, ...optionalDisplay(pc.caller.name) };
+      remote = { uri: TenantDirectory.aor(pc.caller.tenant, pc.caller.number), ...optionalDisplay(pc.caller.name) };
     } else {
       const callee = directory?.extension(r.tenant, pc.dialled);
-      remote = { uri: `sip:${pc.dialled}@${r.tenant.domain}`, ...optionalDisplay(callee?.name) };
+      remote = { uri: TenantDirectory.aor(r.tenant, pc.dialled), ...optionalDisplay(callee?.name) };
     }
     const entry: DialogInfoEntry = { id: r.id, callId: session.callId, direction: r.role, state: r.state, local, remote };
     if (phoneTag !== undefined) entry.localTag = phoneTag;

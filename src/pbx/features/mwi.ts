@@ -44,7 +44,7 @@ import { uriEquals } from '../../sip/index.js';
 import type { TenantConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { DeviceContact, PbxRegistrar } from '../pbx-registrar.js';
-import type { TenantDirectory } from '../tenant-directory.js';
+import { TenantDirectory } from '../tenant-directory.js';
 import type { TenantRef, VoicemailStore } from './voicemail-store.js';
 
 /** The event package name (RFC 3842 §3.1). */
@@ -150,7 +150,7 @@ export class MessageWaiting {
 
   /** The Message-Account of a tenant's mailboxes: its voicemail number. */
   static account(tenant: TenantConfig): string {
-    return `sip:${tenant.featureCodes.voicemail}@${tenant.domain}`;
+    return TenantDirectory.aor(tenant, tenant.featureCodes.voicemail);
   }
 
   /**
