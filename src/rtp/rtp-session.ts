@@ -12,6 +12,9 @@ import { RtpPacket, isRtcpPacket, serializeRtp } from './rtp-packet.js';
 import { VoipMetricsCollector } from './voip-metrics.js';
 import { type TelephoneEventReport, TelephoneEventReceiver, digitToEvent, planTelephoneEvent, writeTelephoneEvent } from './telephone-event.js';
 
+/** The payload {@link serializeRtp} gets when the caller copies the payload in itself. */
+const NO_PAYLOAD = new Uint8Array(0);
+
 /** Reusable send buffers per session (a power of two; see the send path in {@link RtpSession}). */
 const SEND_RING = 8;
 
@@ -208,7 +211,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private relaySeqOffset = 0;
   private relayTsOffset = 0;
   private relayMaxSeq = 0;
-  private readonly relayScratch = new Uint8Array(1500);
 
   private constructor(
     options: RtpSessionOptions,
@@ -406,18 +408,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     const seq = (seqIn + this.relaySeqOffset) & 0xffff;
     const ts = (packet.timestamp + this.relayTsOffset) >>> 0;
-    let payload = packet.payload;
-    if (transcode !== undefined && payloadType !== this.tePt) {
-      const out = this.relayScratch.subarray(0, payload.length);
-      for (let i = 0; i < payload.length; i++) out[i] = transcode[payload[i]!]!;
-      payload = out;
-    }
+    // The payload goes straight from the received datagram into the send buffer (no view).
+    const map = payloadType !== this.tePt ? transcode : undefined;
+    const { bytes, payloadOffset, payloadLength } = packet;
     // Our own numbering resumes after the newest relayed packet when the relay stops.
     if (((seq - this.relayMaxSeq) & 0xffff) < 0x8000) {
       this.relayMaxSeq = seq;
       this.seq = seq;
       this.ts = ts;
-      this.sendRtp(payloadType, marker, ts, payload);
+      this.sendRtp(payloadType, marker, ts, bytes, payloadOffset, payloadLength, map);
       if (payloadType !== this.tePt) this.ts = (ts + this.frameTs) >>> 0;
       else this.ts = ts;
       return;
@@ -425,7 +424,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     // A late (reordered) packet: send it with its mapped numbers, leave ours alone.
     const seqSave = this.seq;
     this.seq = seq;
-    this.sendRtp(payloadType, marker, ts, payload);
+    this.sendRtp(payloadType, marker, ts, bytes, payloadOffset, payloadLength, map);
     this.seq = seqSave;
   }
 
@@ -477,7 +476,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return out;
   }
 
-  private sendRtp(pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
+  /**
+   * Sends `payload[start, start + length)` (each byte mapped through `transcode` when given)
+   * as our next packet, built in a slot of the send ring.
+   */
+  private sendRtp(pt: number, marker: boolean, timestamp: number, payload: Uint8Array, start = 0, length = payload.length, transcode?: Uint8Array): void {
     if (this.closed) throw new RtpSessionError('closed', 'the RTP session is closed');
     const target = this.sendTarget;
     if (!target) throw new RtpSessionError('no-remote', 'no remote address yet: call setRemote() or wait for the peer to send');
@@ -492,10 +495,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     } else {
       buf = Buffer.allocUnsafe(1500);
     }
-    const n = serializeRtp({ payloadType: pt, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc }, payload, buf);
+    const header = serializeRtp({ payloadType: pt, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc }, NO_PAYLOAD, buf);
+    const n = header + length;
+    if (n > buf.length) throw new RangeError(`output buffer too small: need ${n} bytes`);
+    // A relayed payload is copied byte by byte, not buf.set(payload.subarray(…)): no view
+    // object per packet.
+    if (transcode !== undefined) for (let i = 0; i < length; i++) buf[header + i] = transcode[payload[start + i]!]!;
+    else if (start === 0 && length === payload.length) buf.set(payload, header);
+    else for (let i = 0; i < length; i++) buf[header + i] = payload[start + i]!;
     this.seq = (this.seq + 1) & 0xffff;
     this.packetsSent++;
-    this.octetsSent += payload.length;
+    this.octetsSent += length;
     this.sentSinceReport = true;
     this.lastSendWallMs = this.clock();
     this.lastSentTs = timestamp;
