@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import {
   NORTH_AMERICAN_TONES,
   ToneGenerator,
-  decodeWavSamples,
+  decodeWavMono,
   generateDtmf,
   readWav,
   resample,
@@ -263,16 +263,7 @@ export class WavCache {
  */
 export function wavToPcm8k(bytes: Uint8Array): Int16Array {
   const wav = readWav(bytes);
-  let pcm = decodeWavSamples(wav);
-  if (wav.channels > 1) {
-    const mono = new Int16Array(wav.frames);
-    for (let f = 0; f < wav.frames; f++) {
-      let sum = 0;
-      for (let c = 0; c < wav.channels; c++) sum += pcm[f * wav.channels + c]!;
-      mono[f] = Math.round(sum / wav.channels);
-    }
-    pcm = mono;
-  }
+  const pcm = decodeWavMono(wav);
   return wav.sampleRate === 8000 ? pcm : resample(pcm, wav.sampleRate, 8000);
 }
 

@@ -17,7 +17,7 @@ export {
   aLawEncodeSample,
   aLawDecodeSample,
 } from './g711.js';
-export { readWav, decodeWavSamples, encodeWav, encodeWavData, wavHeader, wavHeaderLength } from './wav.js';
+export { readWav, decodeWavSamples, decodeWavMono, encodeWav, encodeWavData, wavHeader, wavHeaderLength } from './wav.js';
 export type { WavAudio, WavEncoding, WavEncodeOptions } from './wav.js';
 export { WavStreamWriter } from './wav-writer.js';
 export type { WavSink, WavStreamWriterOptions } from './wav-writer.js';

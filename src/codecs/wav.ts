@@ -284,6 +284,28 @@ export function decodeWavSamples(wav: WavAudio): Int16Array {
 }
 
 /**
+ * Decodes a WAV file's samples to mono 16-bit PCM: {@link decodeWavSamples}, then each
+ * frame's channels averaged (rounded). A mono file is returned as decoded. Allocates the result.
+ *
+ * @example
+ * ```ts
+ * const mono = decodeWavMono(readWav(stereoBytes)); // wav.frames samples
+ * ```
+ */
+export function decodeWavMono(wav: WavAudio): Int16Array {
+  const pcm = decodeWavSamples(wav);
+  const channels = wav.channels;
+  if (channels === 1) return pcm;
+  const mono = new Int16Array(wav.frames);
+  for (let f = 0; f < wav.frames; f++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += pcm[f * channels + c]!;
+    mono[f] = Math.round(sum / channels);
+  }
+  return mono;
+}
+
+/**
  * Byte length of the header {@link wavHeader} produces for `format` (where the samples start).
  *
  * @example

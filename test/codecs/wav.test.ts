@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CodecRangeError,
+  decodeWavMono,
   decodeWavSamples,
   encodeWav,
   encodeWavData,
@@ -364,5 +365,14 @@ describe('WavStreamWriter', () => {
     const writer = new WavStreamWriter(new MemorySink(), { sampleRate: 8000, channels: 2 });
     expect(() => writer.write(new Int16Array(3))).toThrow(CodecRangeError);
     expect(() => writer.writeEncoded(new Uint8Array(3))).toThrow(CodecRangeError);
+  });
+});
+
+describe('decodeWavMono', () => {
+  it('averages each frame of a stereo file and returns a mono file as decoded', () => {
+    const stereo = readWav(encodeWav(new Int16Array([100, 201, -300, -301, 32767, 32767]), { format: 'pcm16', sampleRate: 8000, channels: 2 }));
+    expect([...decodeWavMono(stereo)]).toEqual([151, -300, 32767]);
+    const mono = readWav(encodeWav(new Int16Array([1, -2, 3]), { format: 'pcm16', sampleRate: 8000 }));
+    expect([...decodeWavMono(mono)]).toEqual([1, -2, 3]);
   });
 });
