@@ -337,19 +337,17 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     const router = this.deps.router();
     const ruri = request.uri;
     const ruriUser = ruri.kind === 'sip' ? ruri.user : undefined;
-    const toUri0 = request.to.uri;
+    const toUser = request.to.uri.kind === 'sip' ? request.to.uri.user : undefined;
+    const dialled = ruriUser ?? '';
     // A carrier serving two tenants from the same addresses: the DID picks the trunk.
-    const trunkMatch = router.identify(session.source, { requestUser: ruriUser, toUser: toUri0.kind === 'sip' ? toUri0.user : undefined });
+    const trunkMatch = router.identify(session.source, { requestUser: ruriUser, toUser });
     let caller: Caller;
     let destination: Destination | undefined;
-    let dialled: string;
     if (trunkMatch !== undefined) {
       const from = request.from;
       const fromUser = from.uri.kind === 'sip' ? (from.uri.user ?? '') : from.uri.toString();
       caller = { tenant: trunkMatch.tenant, number: fromUser, name: from.displayName ?? fromUser, trunk: trunkMatch.trunk, kind: 'trunk' };
-      const toUri = request.to.uri;
-      destination = router.didDestination(trunkMatch.trunk, ruriUser, toUri.kind === 'sip' ? toUri.user : undefined);
-      dialled = ruriUser ?? '';
+      destination = router.didDestination(trunkMatch.trunk, ruriUser, toUser);
       if (destination === undefined || destination.type === 'external') {
         // An unknown DID, or a DID pointing out again: a trunk never reaches another trunk.
         this.deps.logger.info(`trunk call to unknown DID ${dialled}`, { tenant: caller.tenant.domain, callId: inbound.id, trunk: trunkMatch.trunk.name });
@@ -371,7 +369,6 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       }
       const ext = auth.extension;
       caller = { tenant: auth.tenant, number: ext.callerId.number, name: ext.callerId.name, extension: ext, kind: 'device' };
-      dialled = ruriUser ?? '';
     }
     const pc: PbxCall = {
       id: inbound.id,
@@ -414,9 +411,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         this.refuse(pc, resolved);
         return;
       }
-      destination = resolved.destination;
-      if (resolved.tenant !== caller.tenant) pc.direction = 'internal';
-      await this.connect(pc, resolved.tenant, destination, 0);
+      await this.connect(pc, resolved.tenant, resolved.destination, 0);
       return;
     }
     await this.connect(pc, caller.tenant, destination, 0);
