@@ -1,4 +1,4 @@
-import type { SdpDirection } from '../ua/sdp-direction.js';
+import { answerDirection, type SdpDirection } from '../ua/sdp-direction.js';
 import { SdpNegotiationError, SdpParseError } from './errors.js';
 import {
   type RtpMap,
@@ -331,7 +331,7 @@ export class SdpNegotiator {
     const offeredDirection = mediaDirection(sd, offered);
     const oldHold = isHoldAddress(connection);
     const effective: SdpDirection = oldHold ? (offeredDirection === 'sendrecv' ? 'sendonly' : offeredDirection === 'recvonly' ? 'inactive' : offeredDirection) : offeredDirection;
-    const direction = answerDirection(effective, this.hold);
+    const direction = answerDirectionHolding(effective, this.hold);
     const event = this.telephoneEvent === false ? undefined : maps.find((r) => isTelephoneEvent(r) && r.clockRate === codec.clockRate);
     const mux = this.rtcpMux && hasRtcpMux(offered);
     const audio = this.audioSection([codec], event === undefined ? undefined : { map: event, fmtp: formatParameters(offered, event.payloadType) }, direction, mux);
@@ -465,18 +465,13 @@ export class SdpNegotiator {
   }
 }
 
-/** RFC 3264 §6.1 plus our hold flag; `offered` already accounts for c=0.0.0.0. */
-function answerDirection(offered: SdpDirection, hold: boolean): SdpDirection {
-  switch (offered) {
-    case 'sendrecv':
-      return hold ? 'sendonly' : 'sendrecv';
-    case 'sendonly':
-      return hold ? 'inactive' : 'recvonly';
-    case 'recvonly':
-      return hold ? 'inactive' : 'sendonly';
-    case 'inactive':
-      return 'inactive';
-  }
+/**
+ * RFC 3264 §6.1 ({@link answerDirection}) plus our hold flag: holding, we only send what the
+ * offer lets us receive; `offered` already accounts for c=0.0.0.0.
+ */
+function answerDirectionHolding(offered: SdpDirection, hold: boolean): SdpDirection {
+  if (!hold) return answerDirection(offered);
+  return offered === 'sendrecv' ? 'sendonly' : 'inactive';
 }
 
 /** A stream we decline: port 0, the offer's format list, nothing else (RFC 3264 §6). */

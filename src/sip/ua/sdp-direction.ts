@@ -1,8 +1,8 @@
 /**
- * Interim SDP direction rewriting for hold and unhold (RFC 3264 §8.4, RFC 6337 §5.3) on an
- * opaque SDP string, until `src/sip/sdp` exists: the session treats bodies as opaque, and
- * these helpers touch only the `a=sendrecv` / `a=sendonly` / `a=recvonly` / `a=inactive`
- * lines. Replace them with the SDP offer/answer module when it lands.
+ * SDP direction rewriting for hold and unhold (RFC 3264 §8.4, RFC 6337 §5.3) on an opaque SDP
+ * string, for the UA's sessions, which treat bodies as opaque: these helpers touch only the
+ * `a=sendrecv` / `a=sendonly` / `a=recvonly` / `a=inactive` lines. Full offer/answer (codecs, addresses, hold) is `src/sip/sdp`'s `SdpNegotiator`, which
+ * shares {@link SdpDirection} and {@link answerDirection} with this file.
  *
  * @example
  * ```ts
