@@ -1,8 +1,9 @@
 /**
  * SDP direction rewriting for hold and unhold (RFC 3264 §8.4, RFC 6337 §5.3) on an opaque SDP
  * string, for the UA's sessions, which treat bodies as opaque: these helpers touch only the
- * `a=sendrecv` / `a=sendonly` / `a=recvonly` / `a=inactive` lines. Full offer/answer (codecs, addresses, hold) is `src/sip/sdp`'s `SdpNegotiator`, which
- * shares {@link SdpDirection} and {@link answerDirection} with this file.
+ * `a=sendrecv` / `a=sendonly` / `a=recvonly` / `a=inactive` lines. Full offer/answer (codecs,
+ * addresses, hold) is `src/sip/sdp`'s `SdpNegotiator`, which shares {@link SdpDirection} and
+ * {@link answerDirection} with this file.
  *
  * @example
  * ```ts
