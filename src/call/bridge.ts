@@ -52,16 +52,9 @@ export interface BridgeEvents {
   ended: [call: Call | undefined];
 }
 
-function receives(media: CallMedia): boolean {
-  const n = media.negotiated;
-  if (n === undefined) return false;
-  if (n.remote.address === '0.0.0.0' || n.remote.port === 0) return false;
-  return n.localDirection === 'sendrecv' || n.localDirection === 'sendonly';
-}
-
 function forward(from: CallMedia, to: CallMedia): RtpForward | undefined {
   const n = to.negotiated;
-  if (n === undefined || !receives(to)) return undefined;
+  if (n === undefined || !to.sending) return undefined;
   const f: RtpForward = { target: to.session, payloadType: n.codec.payloadType };
   if (n.telephoneEvent !== undefined) f.telephoneEventPayloadType = n.telephoneEvent.payloadType;
   if (from.codec !== to.codec) f.transcode = from.codec === 'PCMU' ? MU_TO_A : A_TO_MU;

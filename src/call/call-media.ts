@@ -101,7 +101,8 @@ export class CallMedia {
   negotiated: NegotiatedMedia | undefined;
   /** True while the session relays (a bridge): ticks do nothing. */
   relaying = false;
-  private sending = false;
+  /** Whether we send to the peer (set by {@link apply}): our direction sends and its address is not a hold one. */
+  sending = false;
   private source: FrameSource | undefined;
   private settle: ((finished: boolean) => void) | undefined;
   private readonly sinks = new Set<MediaSink>();
