@@ -46,7 +46,7 @@ import type { DeviceAuth } from './device-auth.js';
 import type { Logger } from './logger.js';
 import type { PbxRegistrar } from './pbx-registrar.js';
 import { TenantDirectory } from './tenant-directory.js';
-import { shouldFailOver, type TrunkRouter } from './trunk-router.js';
+import { shouldFailOver, type TrunkDial, type TrunkRouter } from './trunk-router.js';
 
 /** RFC 3326 Reason on the CANCELs to the phones that lost a forked call. */
 export const COMPLETED_ELSEWHERE: [string, string] = ['Reason', 'SIP;cause=200;text="Call completed elsewhere"'];
@@ -242,6 +242,18 @@ export function bestFailureStatus(statuses: readonly number[]): number {
   const real = statuses.filter((s) => s !== 408 && s !== 487 && s !== 503);
   if (real.length > 0) return Math.min(...real);
   return statuses.includes(503) ? 503 : 480;
+}
+
+/** The ring target of one trunk attempt of an outbound plan. */
+function trunkTarget(attempt: TrunkDial): RingTarget {
+  return {
+    uri: attempt.uri,
+    destination: attempt.destination,
+    from: attempt.from,
+    to: { uri: attempt.uri },
+    label: `trunk:${attempt.trunk.name}`,
+    ...(attempt.credentials === undefined ? {} : { credentials: attempt.credentials }),
+  };
 }
 
 function cdrDisposition(pc: PbxCall): CallDetailRecord['disposition'] {
@@ -534,15 +546,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
   externalTarget(pc: PbxCall, tenant: TenantConfig, number: string): RingTarget | undefined {
     const plan = this.deps.router().outbound(tenant, number, { number: pc.caller.number, name: pc.caller.name });
     const attempt = plan?.attempts[0];
-    if (attempt === undefined) return undefined;
-    return {
-      uri: attempt.uri,
-      destination: attempt.destination,
-      from: attempt.from,
-      to: { uri: attempt.uri },
-      label: `trunk:${attempt.trunk.name}`,
-      ...(attempt.credentials === undefined ? {} : { credentials: attempt.credentials }),
-    };
+    return attempt === undefined ? undefined : trunkTarget(attempt);
   }
 
   /** Rings every device of an extension; resolves undefined when answered, else the status to give. */
@@ -582,14 +586,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     const statuses: number[] = [];
     for (const attempt of plan.attempts) {
       if (inbound.hasEnded) return;
-      const target: RingTarget = {
-        uri: attempt.uri,
-        destination: attempt.destination,
-        from: attempt.from,
-        to: { uri: attempt.uri },
-        label: `trunk:${attempt.trunk.name}`,
-        ...(attempt.credentials === undefined ? {} : { credentials: attempt.credentials }),
-      };
+      const target = trunkTarget(attempt);
       pc.trunk = attempt.trunk.name;
       const ringMs = this.deps.directory().config.limits.ringSeconds * 1000;
       const outcome = await this.ring(pc, [target], ringMs);
