@@ -35,10 +35,8 @@
  * ```
  */
 import { EventEmitter } from 'node:events';
-import type { Call } from '../call/index.js';
-import type { IncomingRefer } from '../sip/index.js';
-import type { CallAgent } from '../call/index.js';
-import type { DigestCredentials, Destination as SipDestination, IncomingSession, TimerClock } from '../sip/index.js';
+import type { Call, CallAgent } from '../call/index.js';
+import type { DigestCredentials, IncomingRefer, Destination as SipDestination, IncomingSession, TimerClock } from '../sip/index.js';
 import { CallTransfers } from './features/transfer.js';
 import type { CdrWriter, CallDetailRecord } from './cdr-writer.js';
 import type { Destination, ExtensionConfig, TenantConfig, TrunkConfig } from './config/index.js';
@@ -113,7 +111,7 @@ export interface PbxCall {
 
 /**
  * Features layered on the B2BUA (voicemail, hunt groups, pickup — see the features modules).
- * Each returns true when it took the call.
+ * `featureCode` and `voicemail` resolve true when they took the call.
  *
  * @example
  * ```ts
@@ -125,7 +123,7 @@ export interface FeatureHooks {
   featureCode?(call: Call, caller: Caller, dialled: string, pbxCall: PbxCall): Promise<boolean>;
   /** Send the call to a mailbox (the callee was busy, did not answer, or the destination says so). */
   voicemail?(call: Call, tenant: TenantConfig, mailbox: string, reason: 'busy' | 'unavailable', pbxCall: PbxCall): Promise<boolean>;
-  /** Ring a hunt group with its strategy; resolves with the answered leg or undefined (then its failover runs). */
+  /** Ring a hunt group with its strategy: 'failed' runs the group's failover, 'not-handled' rings every member at once. */
   group?(b2bua: B2bua, pbxCall: PbxCall, tenant: TenantConfig, number: string): Promise<'answered' | 'failed' | 'not-handled'>;
 }
 
@@ -549,7 +547,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     return attempt === undefined ? undefined : trunkTarget(attempt);
   }
 
-  /** Rings every device of an extension; resolves undefined when answered, else the status to give. */
+  /** Rings every device of an extension; resolves undefined when answered (or the caller is gone), else the status to give. */
   private async ringExtension(pc: PbxCall, tenant: TenantConfig, ext: ExtensionConfig): Promise<number | undefined> {
     if (this.isBusy(tenant, ext)) return 486;
     const targets = this.deviceTargets(pc, tenant, ext);
