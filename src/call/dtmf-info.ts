@@ -10,19 +10,18 @@
  * formatDtmfInfo('#', 250); // 'Signal=#\r\nDuration=250\r\n'
  * ```
  */
+import { eventToDigit } from '../rtp/index.js';
 
 /** The body types we accept for INFO DTMF. */
 export const DTMF_INFO_TYPES: readonly string[] = ['application/dtmf-relay', 'application/dtmf'];
 
 const DIGITS = '0123456789*#ABCD';
 
-/** Signal=10 and 11 are how some gateways write `*` and `#` (the RFC 4733 event numbers). */
+/** Signal=10 … 15 is how some gateways write `*`, `#`, A–D (the RFC 4733 event numbers). */
 function normaliseSignal(value: string): string | undefined {
   const v = value.trim().toUpperCase();
   if (v.length === 1 && DIGITS.includes(v)) return v;
-  if (v === '10') return '*';
-  if (v === '11') return '#';
-  if (/^1[2-5]$/.test(v)) return 'ABCD'[Number(v) - 12];
+  if (/^1[0-5]$/.test(v)) return eventToDigit(Number(v));
   return undefined;
 }
 
