@@ -148,9 +148,7 @@ export class CallAgent extends EventEmitter<CallAgentEvents> {
   private readonly live = new Set<Call>();
   private readonly bySession = new WeakMap<object, Call>();
   private readonly ctx: CallContext;
-  private readonly pool: PortPool | undefined;
   private readonly settings: CallMediaSettings;
-  private readonly bindAddress: string;
   private readonly sdpAddress: string;
   private readonly maxCalls: number;
 
@@ -164,16 +162,12 @@ export class CallAgent extends EventEmitter<CallAgentEvents> {
     this.maxCalls = options.maxCalls ?? 1000;
     const first = options.listen?.[0];
     const listenAddress = first?.address ?? '0.0.0.0';
-    this.bindAddress = this.settings.address ?? listenAddress;
-    const unspecified = this.bindAddress === '0.0.0.0' || this.bindAddress === '::';
-    this.sdpAddress = this.settings.advertisedAddress ?? (unspecified ? (options.advertisedHost ?? '127.0.0.1') : this.bindAddress);
-    if (this.settings.portMin !== undefined || this.settings.portMax !== undefined) {
-      this.pool = new PortPool({ min: this.settings.portMin ?? 20000, max: this.settings.portMax ?? 29999 });
-    }
+    const bindAddress = this.settings.address ?? listenAddress;
+    const unspecified = bindAddress === '0.0.0.0' || bindAddress === '::';
+    this.sdpAddress = this.settings.advertisedAddress ?? (unspecified ? (options.advertisedHost ?? '127.0.0.1') : bindAddress);
+    const pool = this.settings.portMin !== undefined || this.settings.portMax !== undefined ? new PortPool({ min: this.settings.portMin ?? 20000, max: this.settings.portMax ?? 29999 }) : undefined;
     const clock = options.clock ?? options.transaction?.clock ?? systemClock;
     const settings = this.settings;
-    const pool = this.pool;
-    const bindAddress = this.bindAddress;
     this.ctx = {
       ticker: options.ticker ?? new IntervalTicker(),
       clock,
