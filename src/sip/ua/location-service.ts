@@ -68,18 +68,11 @@ export interface BindingUpdate {
  * A binding as it was saved (a registration store reloading after a restart): absolute times
  * in the location service's clock, its packet source and everything else kept as it was.
  */
-export interface RestoredBinding {
-  contact: NameAddr;
+export interface RestoredBinding extends Omit<BindingUpdate, 'expires'> {
   /** Absolute expiry, in the clock's milliseconds. */
   expiresAt: number;
   /** When it was created or last refreshed, in the clock's milliseconds (default: now). */
   updatedAt?: number;
-  q?: number;
-  callId: string;
-  cseq: number;
-  path?: readonly string[];
-  source?: Endpoint;
-  connectionId?: string;
 }
 
 /** Why {@link LocationService.apply} refused a set of updates (nothing was changed). */
