@@ -254,6 +254,25 @@ function trunkTarget(attempt: TrunkDial): RingTarget {
   };
 }
 
+/** The bookkeeping of a call that has not rung anyone yet. */
+function newPbxCall(id: string, init: { inbound: Call; caller: Caller; dialled: string; direction: PbxCall['direction'] }): PbxCall {
+  return {
+    id,
+    inbound: init.inbound,
+    caller: init.caller,
+    dialled: init.dialled,
+    direction: init.direction,
+    ringing: new Map(),
+    settleRing: undefined,
+    outbound: undefined,
+    answeredBy: undefined,
+    trunk: init.caller.trunk?.name,
+    extensions: new Set(),
+    failStatus: undefined,
+    hangupBy: undefined,
+  };
+}
+
 function cdrDisposition(pc: PbxCall): CallDetailRecord['disposition'] {
   if (pc.outbound !== undefined) return 'answered';
   const s = pc.failStatus;
@@ -279,6 +298,8 @@ export class B2bua extends EventEmitter<B2buaEvents> {
   /** Active calls per extension key (`1001@demo.local`): busy when ≥ 1 and call waiting is off. */
   private readonly busy = new Map<string, number>();
   private readonly deps: B2buaDeps;
+  /** Numbers the calls {@link openCall} makes (their ids are the inbound leg's id + `~serial`). */
+  private serial = 0;
   /** Blind, attended and semi-attended transfers, by REFER or in-call DTMF (features/transfer.ts). */
   readonly transfers: CallTransfers;
 
@@ -380,21 +401,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       const ext = auth.extension;
       caller = { tenant: auth.tenant, number: ext.callerId.number, name: ext.callerId.name, extension: ext, kind: 'device' };
     }
-    const pc: PbxCall = {
-      id: inbound.id,
-      inbound,
-      caller,
-      dialled,
-      direction: caller.kind === 'trunk' ? 'inbound' : 'internal',
-      ringing: new Map(),
-      settleRing: undefined,
-      outbound: undefined,
-      answeredBy: undefined,
-      trunk: caller.trunk?.name,
-      extensions: new Set(),
-      failStatus: undefined,
-      hangupBy: undefined,
-    };
+    const pc = newPbxCall(inbound.id, { inbound, caller, dialled, direction: caller.kind === 'trunk' ? 'inbound' : 'internal' });
     this.calls.add(pc);
     if (caller.extension !== undefined) {
       const ext = caller.extension.number;
@@ -882,22 +889,8 @@ export class B2bua extends EventEmitter<B2buaEvents> {
    */
   openCall(init: { inbound: Call; caller: Caller; dialled: string; direction: PbxCall['direction'] }): PbxCall {
     const inbound = init.inbound;
-    const pc: PbxCall = {
-      id: `${inbound.id}~${(++this.serial).toString(36)}`,
-      inbound,
-      caller: init.caller,
-      dialled: init.dialled,
-      direction: init.direction,
-      ringing: new Map(),
-      settleRing: undefined,
-      outbound: undefined,
-      answeredBy: undefined,
-      trunk: init.caller.trunk?.name,
-      extensions: new Set(),
-      failStatus: undefined,
-      hangupBy: undefined,
-      startTime: this.deps.clock.now(),
-    };
+    const pc = newPbxCall(`${inbound.id}~${(++this.serial).toString(36)}`, init);
+    pc.startTime = this.deps.clock.now();
     this.calls.add(pc);
     if (init.caller.extension !== undefined) this.occupy(pc, init.caller.tenant, init.caller.extension.number);
     inbound.once('ended', () => {
@@ -907,14 +900,17 @@ export class B2bua extends EventEmitter<B2buaEvents> {
     return pc;
   }
 
-  private serial = 0;
-
   /**
    * Ends the bookkeeping of a call now, whatever its legs do next (they went on in another
    * call: a transfer): it leaves {@link calls}, frees its extensions, its CDR is written.
    */
   closeCall(pc: PbxCall): void {
     pc.unjoin?.();
+    this.retire(pc);
+  }
+
+  /** Takes a call out of {@link calls} (once), frees its extensions and writes its CDR. */
+  private retire(pc: PbxCall): void {
     if (!this.calls.delete(pc)) return;
     this.release(pc);
     this.writeCdr(pc);
@@ -975,11 +971,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
 
   /** The inbound leg ended: once the answered leg has too, write the CDR. */
   private finish(pc: PbxCall): void {
-    const done = (): void => {
-      if (!this.calls.delete(pc)) return;
-      this.release(pc);
-      this.writeCdr(pc);
-    };
+    const done = (): void => this.retire(pc);
     const out = pc.outbound;
     if (out !== undefined && !out.hasEnded) void out.ended.then(done);
     else done();
