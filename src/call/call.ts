@@ -350,8 +350,6 @@ export class Call extends EventEmitter<CallEvents> {
   negotiator: SdpNegotiator | undefined;
   /** The call this one replaces (an INVITE with Replaces: attended transfer, pickup). */
   replaces: Call | undefined;
-  /** True while we hold the peer (our hold()). */
-  onHold = false;
   /** True while the peer holds us. */
   remoteHold = false;
   private state_: CallState;
@@ -404,6 +402,11 @@ export class Call extends EventEmitter<CallEvents> {
    */
   private reportError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  /** True while we hold the peer (our hold() succeeded, unhold() not yet). */
+  get onHold(): boolean {
+    return this.session.onHold;
   }
 
   /** True once the call has ended (a getter, so TypeScript does not narrow it across awaits). */
@@ -1009,13 +1012,12 @@ export class Call extends EventEmitter<CallEvents> {
     const offer = this.negotiator.createOffer();
     let res: SipResponse;
     try {
-      res = await this.session.reinvite({ body: offer, contentType: SDP });
+      // The session's hold()/unhold() send our offer as it is and keep its onHold.
+      res = await (hold ? this.session.hold(offer) : this.session.unhold(offer));
     } catch (e) {
       this.negotiator.hold = !hold;
       throw new CallError('bad-state', `the re-INVITE failed: ${(e as Error).message}`, { cause: e });
     }
-    this.onHold = hold;
-    this.session.onHold = hold;
     if (res.body.length > 0) this.applyMedia(this.negotiator.receiveAnswer(res.body));
   }
 
