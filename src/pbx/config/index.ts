@@ -7,3 +7,4 @@ export { loadConfig, parseConfig, validateConfig } from './load.js';
 export { ConfigError, renderProblem, type ConfigProblem } from './problems.js';
 export { configSchema, configSchemaText, type JsonSchema } from './schema.js';
 export { checkConfig, type CheckConfigResult } from './check.js';
+export { shippedMusicOnHoldFile } from './normalize.js';

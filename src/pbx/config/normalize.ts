@@ -6,7 +6,7 @@
  * input document is never frozen or shared with the result.
  */
 import { dirname, resolve } from 'node:path';
-import { musicOnHoldPath } from '../../call/index.js';
+import { fileURLToPath } from 'node:url';
 import { configSchema } from './schema.js';
 import type {
   CallerId,
@@ -109,6 +109,16 @@ interface RawRoute {
 const top = configSchema.properties;
 const defs = configSchema.$defs;
 
+/**
+ * The music on hold shipped with Switchboard: moh/default.wav at the package root, found from
+ * this module's location in src/ (tests) or dist/src/ (the build).
+ */
+export function shippedMusicOnHoldFile(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.replace(/[\\/](dist[\\/])?src[\\/]pbx[\\/]config$/, '');
+  return resolve(root, 'moh', 'default.wav');
+}
+
 export function normalizeConfig(raw: RawConfig, file: string): PbxConfig {
   const absFile = resolve(file);
   const base = dirname(absFile);
@@ -160,7 +170,7 @@ function normalizeListen(l: RawListen, base: string): ListenConfig {
 function normalizeTenant(t: RawTenant, base: string, digestAlgorithms: readonly DigestAlgorithm[]): TenantConfig {
   const p = defs.tenant.properties;
   const fc = p.featureCodes.properties;
-  const classes: Record<string, string> = { default: musicOnHoldPath() };
+  const classes: Record<string, string> = { default: shippedMusicOnHoldFile() };
   for (const [name, path] of Object.entries(t.musicOnHold?.classes ?? {})) {
     Object.defineProperty(classes, name, { value: resolve(base, path), enumerable: true, writable: true, configurable: true });
   }

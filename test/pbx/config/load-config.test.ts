@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, renderProblem, validateConfig, type PbxConfig } from '../../../src/pbx/config/index.js';
-import { musicOnHoldPath } from '../../../src/call/index.js';
+import { ConfigError, loadConfig, parseConfig, renderProblem, shippedMusicOnHoldFile, validateConfig, type PbxConfig } from '../../../src/pbx/config/index.js';
 import { minimalConfig } from './config-fixtures.js';
 
 const root = resolve(__dirname, '../../..');
@@ -86,8 +85,8 @@ describe('defaults', () => {
 
   it('fills tenants, extensions and groups', () => {
     expect(t.featureCodes).toEqual({ voicemail: '*97', voicemailAny: '*98', groupPickup: '*8', directedPickup: '**', blindTransfer: '##', attendedTransfer: '*2' });
-    expect(t.musicOnHold).toEqual({ default: 'default', classes: { default: musicOnHoldPath() } });
-    expect(musicOnHoldPath()).toBe(join(root, 'moh/default.wav'));
+    expect(t.musicOnHold).toEqual({ default: 'default', classes: { default: shippedMusicOnHoldFile() } });
+    expect(shippedMusicOnHoldFile()).toBe(join(root, 'moh/default.wav'));
     expect(t.allowedTenants).toEqual([]);
     expect(t.operator).toBe(null);
     expect(t.transferRecallSeconds).toBe(30);
