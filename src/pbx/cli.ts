@@ -61,15 +61,10 @@ Signals: SIGHUP reloads the configuration (a bad file is refused, the running on
 SIGINT/SIGTERM stop accepting calls, end them within the grace period, flush CDRs and exit.
 `;
 
-/** The package root, from this module's place in src/pbx or dist/src/pbx. */
-export function packageRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.replace(/[\\/](dist[\\/])?src[\\/]pbx$/, '');
-}
-
-/** The shipped demo configuration. */
+/** The shipped demo configuration: config/demo.json at the package root, from this module's place in src/pbx or dist/src/pbx. */
 export function demoConfigPath(): string {
-  return resolve(packageRoot(), 'config', 'demo.json');
+  const root = dirname(fileURLToPath(import.meta.url)).replace(/[\\/](dist[\\/])?src[\\/]pbx$/, '');
+  return resolve(root, 'config', 'demo.json');
 }
 
 /**
