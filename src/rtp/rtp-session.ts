@@ -388,7 +388,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    * byte by byte through `transcode`), our SSRC, and sequence numbers and timestamps offset so
    * they continue ours — gaps and reordering in the source stay visible to the receiver, as
    * they should (RFC 3550 §7.1 on translators keeping the timing). A new source SSRC starts a
-   * new mapping with the marker bit set. Allocates nothing: the datagram is built in the send
+   * new mapping with the marker bit set. Allocates no buffer: the datagram is built in the send
    * ring.
    *
    * @example
@@ -408,7 +408,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     const seq = (seqIn + this.relaySeqOffset) & 0xffff;
     const ts = (packet.timestamp + this.relayTsOffset) >>> 0;
-    // The payload goes straight from the received datagram into the send buffer (no view).
+    // The payload goes from the received datagram into the send buffer (one pass).
     const map = payloadType !== this.tePt ? transcode : undefined;
     const { bytes, payloadOffset, payloadLength } = packet;
     // Our own numbering resumes after the newest relayed packet when the relay stops.
@@ -498,11 +498,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const header = serializeRtp({ payloadType: pt, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc }, NO_PAYLOAD, buf);
     const n = header + length;
     if (n > buf.length) throw new RangeError(`output buffer too small: need ${n} bytes`);
-    // A relayed payload is copied byte by byte, not buf.set(payload.subarray(…)): no view
-    // object per packet.
+    // A transcoded payload is mapped straight into the send buffer (no scratch copy). A plain
+    // one is copied with set(): a byte loop would save the subarray view but costs ~4x the
+    // time (V8 makes set() a memcpy; measured on 160-byte payloads).
     if (transcode !== undefined) for (let i = 0; i < length; i++) buf[header + i] = transcode[payload[start + i]!]!;
-    else if (start === 0 && length === payload.length) buf.set(payload, header);
-    else for (let i = 0; i < length; i++) buf[header + i] = payload[start + i]!;
+    else buf.set(start === 0 && length === payload.length ? payload : payload.subarray(start, start + length), header);
     this.seq = (this.seq + 1) & 0xffff;
     this.packetsSent++;
     this.octetsSent += length;
