@@ -128,7 +128,7 @@ export class CallMedia {
   apply(media: NegotiatedMedia): void {
     this.negotiated = media;
     this.codec = g711Of(media.codec) ?? 'PCMU';
-    this.session.setPayloadTypes(media.codec.payloadType, media.telephoneEvent?.payloadType ?? this.session.telephoneEventPayloadType);
+    this.session.setPayloadTypes(media.codec.payloadType, media.telephoneEvent?.payloadType); // no telephone-event: the session keeps its own
     const held = media.remote.address === '0.0.0.0' || media.remote.port === 0;
     if (!held) {
       const target = this.session.sendTarget;
