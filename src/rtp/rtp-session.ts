@@ -355,16 +355,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.tePt = telephoneEventPayloadType;
   }
 
-  /** The audio payload type frames are sent with. */
-  get payloadType(): number {
-    return this.pt;
-  }
-
-  /** The RFC 4733 telephone-event payload type. */
-  get telephoneEventPayloadType(): number {
-    return this.tePt;
-  }
-
   /**
    * Relays every accepted packet of this session to another one (a bridge, or a B2BUA's
    * anchored media) instead of the jitter buffer: audio with `forward.payloadType` (µ-law ↔
