@@ -27,7 +27,7 @@ import type { Call } from '../../call/index.js';
 import type { IncomingRefer, Replaces, TimerClock } from '../../sip/index.js';
 import { parseUri } from '../../sip/index.js';
 import type { B2bua, Caller, PbxCall, RingOptions, RingOutcome, RingTarget } from '../b2bua.js';
-import type { Destination, ExtensionConfig, TenantConfig, TrunkConfig } from '../config/index.js';
+import type { Destination, TenantConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { TenantDirectory } from '../tenant-directory.js';
 
@@ -60,17 +60,8 @@ export interface CallTransfersDeps {
  * const party: Party = { tenant, number: '1002', name: 'Bob', extension, kind: 'device' };
  * ```
  */
-export interface Party {
-  tenant: TenantConfig;
-  number: string;
-  name: string;
-  /** Set for a party on one of the tenant's phones. */
-  extension?: ExtensionConfig;
-  /** `trunk`: reached through a carrier (or unknown): may transfer only to internal numbers. */
-  kind: 'device' | 'trunk';
-  /** The trunk a caller came in on. */
-  trunk?: TrunkConfig;
-  /** The CDR label of a party that answered (`1002`, `trunk:carrier`). */
+export interface Party extends Caller {
+  /** The CDR label of a party that answered (`1002`, `trunk:carrier`). A `trunk` party may transfer only to internal numbers. */
   label: string;
 }
 
@@ -192,16 +183,7 @@ export class CallTransfers {
     const directory = this.deps.directory();
     if (leg === pc.inbound) {
       const c = pc.caller;
-      const label = c.extension?.number ?? (c.trunk !== undefined ? `trunk:${c.trunk.name}` : c.number);
-      return {
-        tenant: c.tenant,
-        number: c.number,
-        name: c.name,
-        ...(c.extension === undefined ? {} : { extension: c.extension }),
-        ...(c.trunk === undefined ? {} : { trunk: c.trunk }),
-        kind: c.kind,
-        label,
-      };
+      return { ...c, label: c.extension?.number ?? (c.trunk !== undefined ? `trunk:${c.trunk.name}` : c.number) };
     }
     const label = pc.answeredBy ?? '';
     if (label.startsWith('trunk:')) return { tenant: pc.caller.tenant, number: pc.dialled, name: pc.dialled, kind: 'trunk', label };
@@ -215,14 +197,8 @@ export class CallTransfers {
   }
 
   private callerOf(p: Party): Caller {
-    return {
-      tenant: p.tenant,
-      number: p.number,
-      name: p.name,
-      ...(p.extension === undefined ? {} : { extension: p.extension }),
-      ...(p.trunk === undefined ? {} : { trunk: p.trunk }),
-      kind: p.kind,
-    };
+    const { label: _label, ...caller } = p;
+    return caller;
   }
 
   /**
