@@ -286,7 +286,7 @@ export class SdpNegotiator {
     // Our inactive offer forces an inactive answer; that says nothing new about the peer.
     const forced = pending.direction === 'inactive' && remoteDirection === 'inactive' && !oldHold;
     const remoteHold = forced ? (this.exchange?.negotiated.remoteHold ?? false) : isHoldDirection(remoteDirection) || oldHold;
-    const negotiated = this.negotiated(sd, m, chosen, maps, pending.mediaIndex, pending.direction, remoteDirection, remoteHold, pending.rtcpMux);
+    const negotiated = this.negotiated(connection, m, chosen, maps, pending.mediaIndex, pending.direction, remoteDirection, remoteHold, pending.rtcpMux);
     this.learnPayloadTypes(maps);
     this.exchange = { media: pending.sd.media, negotiated };
     return negotiated;
@@ -338,7 +338,7 @@ export class SdpNegotiator {
     const media = sd.media.map((m, i) => (i === index ? audio : rejected(m)));
     const answer = this.send(this.session(media));
     const remoteHold = isHoldDirection(offeredDirection) || oldHold;
-    const negotiated = this.negotiated(sd, offered, codec, maps, index, direction, offeredDirection, remoteHold, mux);
+    const negotiated = this.negotiated(connection, offered, codec, maps, index, direction, offeredDirection, remoteHold, mux);
     this.learnPayloadTypes(maps);
     this.exchange = { media, negotiated };
     this.pending = undefined;
@@ -346,7 +346,7 @@ export class SdpNegotiator {
   }
 
   private negotiated(
-    sd: SessionDescription,
+    connection: SdpConnection,
     m: SdpMedia,
     codec: RtpMap,
     maps: RtpMap[],
@@ -356,7 +356,6 @@ export class SdpNegotiator {
     remoteHold: boolean,
     offeredMux: boolean,
   ): NegotiatedMedia {
-    const connection = connectionOf(sd, m) as SdpConnection;
     const rtcpMux = offeredMux && hasRtcpMux(m);
     const rtcp = rtcpAttribute(m);
     const result: NegotiatedMedia = {
