@@ -159,7 +159,7 @@ export class MessageWaiting {
    */
   update(tenant: TenantRef, box: string): Promise<void> {
     const domain = (typeof tenant === 'string' ? tenant : tenant.domain).toLowerCase();
-    const key = `${box}@${domain}`;
+    const key = boxKey(domain, box);
     const run = (this.queues.get(key) ?? Promise.resolve()).then(() => this.doUpdate(domain, box));
     const tail = run.catch((e: unknown) => this.deps?.logger?.warn(`MWI update of ${key} failed: ${(e as Error).message}`));
     this.queues.set(key, tail);
@@ -185,7 +185,7 @@ export class MessageWaiting {
     const ext = tenant === undefined ? undefined : deps.directory().extension(tenant, box);
     if (tenant === undefined || ext === undefined || ext.voicemail === null) return;
     const counts = await deps.store.counts(domain, box);
-    this.counts.set(`${box}@${domain}`, counts);
+    this.counts.set(boxKey(domain, box), counts);
     const body = messageSummary(counts, MessageWaiting.account(tenant));
     const watching: Uri[] = [];
     for (const sub of this.subscriptionsOf(tenant, box)) {
@@ -246,19 +246,19 @@ export class MessageWaiting {
       deps?.logger?.info(`MWI subscription to ${sub.resource.toString()} from ${sub.subscriber.uri.toString()} refused`);
       return;
     }
-    if (!this.counts.has(`${target.box}@${target.tenant.domain}`)) void this.countsOf(target.tenant, target.box).then(() => deps?.ua.notify(sub));
+    if (!this.counts.has(boxKey(target.tenant.domain, target.box))) void this.countsOf(target.tenant, target.box).then(() => deps?.ua.notify(sub));
   }
 
   /** The NOTIFY body of a subscription (the package's `state`). */
   private stateOf(sub: NotifierSubscription): string | undefined {
     const target = this.targetOf(sub.resource, sub.subscriber.uri);
     if (target === undefined) return undefined;
-    const counts = this.counts.get(`${target.box}@${target.tenant.domain}`) ?? { new: 0, old: 0 };
+    const counts = this.counts.get(boxKey(target.tenant.domain, target.box)) ?? { new: 0, old: 0 };
     return messageSummary(counts, MessageWaiting.account(target.tenant));
   }
 
   private async countsOf(tenant: TenantConfig, box: string): Promise<MessageCounts> {
-    const key = `${box}@${tenant.domain}`;
+    const key = boxKey(tenant.domain, box);
     const known = this.counts.get(key);
     if (known !== undefined || this.deps === undefined) return known ?? { new: 0, old: 0 };
     const counts = await this.deps.store.counts(tenant, box);
@@ -302,4 +302,9 @@ function sameDevice(a: Uri, b: Uri): boolean {
   if (uriEquals(a, b)) return true;
   if (a.kind !== 'sip' || b.kind !== 'sip') return false;
   return a.user === b.user && a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? 5060) === (b.port ?? 5060);
+}
+
+/** The key of a mailbox in the counts and the update queues: `box@domain`. */
+function boxKey(domain: string, box: string): string {
+  return `${box}@${domain}`;
 }
