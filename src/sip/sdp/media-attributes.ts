@@ -1,4 +1,4 @@
-import type { SdpDirection } from '../ua/sdp-direction.js';
+import { isSdpDirection, type SdpDirection } from '../ua/sdp-direction.js';
 import { isDigits } from './sdp-parser.js';
 import type { SdpAttribute, SdpConnection, SdpMedia, SessionDescription } from './session-description.js';
 
@@ -181,11 +181,9 @@ function attributeValue(list: SdpAttribute[], name: string): string | undefined 
   return undefined;
 }
 
-const DIRECTIONS: ReadonlySet<string> = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
-
 function directionIn(list: SdpAttribute[]): SdpDirection | undefined {
   let found: SdpDirection | undefined;
-  for (const a of list) if (a.value === undefined && DIRECTIONS.has(a.name)) found = a.name as SdpDirection;
+  for (const a of list) if (a.value === undefined && isSdpDirection(a.name)) found = a.name;
   return found;
 }
 

@@ -26,6 +26,19 @@ export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 const DIRECTIONS: readonly string[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 
 /**
+ * True when `name` is one of the four direction attributes.
+ *
+ * @example
+ * ```ts
+ * isSdpDirection('sendonly'); // true
+ * isSdpDirection('rtcp-mux'); // false
+ * ```
+ */
+export function isSdpDirection(name: string): name is SdpDirection {
+  return DIRECTIONS.includes(name);
+}
+
+/**
  * The direction of the first media section (or of the session when it sets one before any
  * `m=` line and the media section does not); `sendrecv` when none is written (RFC 8866 §6.7).
  *
@@ -44,7 +57,7 @@ export function sdpDirection(sdp: string): SdpDirection {
       inMedia = true;
       continue;
     }
-    if (line.startsWith('a=') && DIRECTIONS.includes(line.slice(2))) {
+    if (line.startsWith('a=') && isSdpDirection(line.slice(2))) {
       if (inMedia) return line.slice(2) as SdpDirection;
       session = line.slice(2) as SdpDirection;
     }
@@ -82,7 +95,7 @@ export function setSdpDirection(sdp: string, direction: SdpDirection): string {
       mediaHasDirection = false;
       continue;
     }
-    if (line.startsWith('a=') && DIRECTIONS.includes(line.slice(2))) {
+    if (line.startsWith('a=') && isSdpDirection(line.slice(2))) {
       if (mediaIndex >= 0) {
         mediaHasDirection = true;
         out.push(`a=${direction}`);
