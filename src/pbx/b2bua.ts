@@ -39,7 +39,7 @@ import type { Call, CallAgent } from '../call/index.js';
 import type { DigestCredentials, IncomingRefer, Destination as SipDestination, IncomingSession, TimerClock } from '../sip/index.js';
 import { CallTransfers } from './features/transfer.js';
 import type { CdrWriter, CallDetailRecord } from './cdr-writer.js';
-import type { Destination, ExtensionConfig, TenantConfig, TrunkConfig } from './config/index.js';
+import type { Destination, ExtensionConfig, GroupConfig, TenantConfig, TrunkConfig } from './config/index.js';
 import type { DeviceAuth } from './device-auth.js';
 import type { Logger } from './logger.js';
 import type { PbxRegistrar } from './pbx-registrar.js';
@@ -500,14 +500,7 @@ export class B2bua extends EventEmitter<B2buaEvents> {
         if (result === 'answered' || inbound.hasEnded) return;
         if (result === 'not-handled') {
           // Without the hunt-group feature: ring every member at once for the group's ring time.
-          const targets: RingTarget[] = [];
-          for (const m of group.members) {
-            if (m.type !== 'extension') continue;
-            const ext = directory.extension(tenant, m.number);
-            if (ext === undefined || (group.skipBusy && this.isBusy(tenant, ext))) continue;
-            targets.push(...this.deviceTargets(pc, tenant, ext, group.callerIdNamePrefix));
-          }
-          const outcome = await this.ring(pc, targets, group.ringSeconds * 1000);
+          const outcome = await this.ring(pc, this.groupTargets(pc, tenant, group), group.ringSeconds * 1000);
           if (outcome.kind !== 'failed') return;
         }
         await this.connect(pc, tenant, group.failover, depth + 1);
@@ -540,6 +533,19 @@ export class B2bua extends EventEmitter<B2buaEvents> {
       to: { uri: TenantDirectory.aor(tenant, ext.number), displayName: ext.name },
       label: ext.number,
     }));
+  }
+
+  /** The ring targets of every device of a group's extension members (busy ones left out with skipBusy), to ring at once. */
+  groupTargets(pc: PbxCall, tenant: TenantConfig, group: GroupConfig): RingTarget[] {
+    const directory = this.deps.directory();
+    const targets: RingTarget[] = [];
+    for (const m of group.members) {
+      if (m.type !== 'extension') continue;
+      const ext = directory.extension(tenant, m.number);
+      if (ext === undefined || (group.skipBusy && this.isBusy(tenant, ext))) continue;
+      targets.push(...this.deviceTargets(pc, tenant, ext, group.callerIdNamePrefix));
+    }
+    return targets;
   }
 
   /**

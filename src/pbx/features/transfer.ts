@@ -236,12 +236,7 @@ export class CallTransfers {
         // A transfer to a group rings every member at once (busy members left out with skipBusy).
         const group = directory.group(tenant, destination.number);
         if (group === undefined) return { kind: 'failed', status: 404 };
-        for (const m of group.members) {
-          if (m.type !== 'extension') continue;
-          const ext = directory.extension(tenant, m.number);
-          if (ext === undefined || (group.skipBusy && b2bua.isBusy(tenant, ext))) continue;
-          targets.push(...b2bua.deviceTargets(pc, tenant, ext, group.callerIdNamePrefix));
-        }
+        targets = b2bua.groupTargets(pc, tenant, group);
         ms = Math.min(ms ?? Infinity, group.ringSeconds * 1000);
         break;
       }
