@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     config = await loadConfig(cli.config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`switchboard: the configuration has errors:\n${e.problems.length > 0 ? e.message : e.message}\n`);
+    process.stderr.write(`switchboard: the configuration has errors:\n${e.message}\n`);
     return 1;
   }
   const logger = new Logger({ level: cli.logLevel ?? config.logLevel, sipTrace: cli.sipTrace });
