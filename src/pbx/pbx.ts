@@ -135,7 +135,6 @@ export class Pbx {
     cdr: CdrWriter;
     logger: Logger;
     clock: TimerClock;
-    features: FeatureHooks | undefined;
   }) {
     this.config = parts.config;
     this.directory = parts.directory;
@@ -162,7 +161,6 @@ export class Pbx {
       logger: this.logger,
       clock: this.clock,
       musicOnHold: (tenant: TenantConfig) => tenant.musicOnHold.classes[tenant.musicOnHold.default] ?? Object.values(tenant.musicOnHold.classes)[0]!,
-      ...(parts.features === undefined ? {} : { features: parts.features }),
     });
   }
 
@@ -231,7 +229,7 @@ export class Pbx {
     const keepalive = keepaliveSeconds > 0 ? new DeviceKeepalive({ endpoint: ua.endpoint, location, clock, intervalSeconds: keepaliveSeconds, registrar }) : undefined;
     const trunks = new TrunkRegistrations({ endpoint: ua.endpoint, clock });
     trunks.on('state', (tenant, trunk, state, detail) => logger.info(`trunk ${trunk.name}: ${state}${detail ? ` (${detail})` : ''}`, { tenant: tenant.domain }));
-    const pbx = new Pbx({ config, directory, router, dataDir, ua, agent, location, auth, registrar, store, keepalive, trunks, cdr, logger, clock, features: undefined });
+    const pbx = new Pbx({ config, directory, router, dataDir, ua, agent, location, auth, registrar, store, keepalive, trunks, cdr, logger, clock });
     if (options.features !== undefined) pbx.b2bua.setFeatures(options.features(pbx));
     agent.on('call', (call) => {
       if (pbx.stopping) {
