@@ -192,8 +192,10 @@ export class Pbx {
     const listen = options.listen ?? config.listen;
     // The PBX is reached by the address it listens on; 0.0.0.0 needs an advertised address.
     const first = listen[0];
+    // Read once (a TLS listener's certificate and key files) for the user agent and the call agent.
+    const listeners = listenOptions(listen);
     const ua = await UserAgent.start({
-      listen: listenOptions(listen),
+      listen: listeners,
       aor: `sip:switchboard@${first?.address ?? '127.0.0.1'}`,
       userAgent: 'Switchboard PBX',
       registrar,
@@ -211,7 +213,7 @@ export class Pbx {
     ua.on('error', (e, context) => logger.warn(`sip: ${context}: ${(e as Error).message}`));
     const rtp = config.rtp;
     const agent = CallAgent.attach(ua, {
-      listen: listenOptions(listen),
+      listen: listeners,
       media: {
         address: rtp.address,
         ...(rtp.advertisedAddress === null ? {} : { advertisedAddress: rtp.advertisedAddress }),
