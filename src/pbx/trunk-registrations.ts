@@ -40,14 +40,13 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { TimerClock, TimerHandle } from '../sip/timer-clock.js';
 import type { Destination } from '../sip/transport/index.js';
 import { RegistrationClient, type SipEndpoint } from '../sip/ua/index.js';
 import type { TenantConfig, TrunkConfig } from './config/index.js';
-import { escapeSipUser, sipUriHost } from './trunk-router.js';
+import { bareHost, defaultLookup, escapeSipUser, sipUriHost } from './trunk-router.js';
 
 export type TrunkRegistrationState = 'registering' | 'registered' | 'failed' | 'stopped';
 
@@ -109,14 +108,6 @@ function keyOf(domain: string, trunkName: string): string {
 /** The settings a registration depends on: when they change on reload, it starts over. */
 function fingerprint(t: TrunkConfig): string {
   return JSON.stringify([t.host, t.port, t.transport, t.username, t.password, t.authUsername, t.registerExpires, t.fromDomain]);
-}
-
-function bareHost(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-async function defaultLookup(host: string): Promise<readonly string[]> {
-  return (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 }
 
 /** The address to register with: the first IPv4 one, else the first (a PBX usually listens on IPv4 only). */

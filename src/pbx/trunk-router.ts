@@ -236,7 +236,7 @@ export function ipInCidr(address: string, cidr: string): boolean {
 }
 
 /** The host of a trunk without IPv6 brackets (what is resolved and sent to). */
-function bareHost(host: string): string {
+export function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
@@ -289,7 +289,8 @@ function didKey(user: string): string {
   return s.startsWith('+') ? s.slice(1) : s;
 }
 
-async function defaultLookup(host: string): Promise<readonly string[]> {
+/** A host name's addresses, in the resolver's order: `dns.lookup` with `all: true` (trunk hosts have explicit ports, so no SRV). */
+export async function defaultLookup(host: string): Promise<readonly string[]> {
   const all = await dnsLookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 }
