@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Call, CallAgent } from '../../src/call/index.js';
 import { CallError } from '../../src/call/index.js';
-import { generateDtmf, levelDbov } from '../../src/codecs/index.js';
 import { readCdrs } from '../../src/pbx/cdr-writer.js';
 import { referToValue, type OutgoingSession, type SipResponse } from '../../src/sip/index.js';
 import { demoTenant, startTestPbx, testConfig, type TestPbx } from '../helpers/pbx.js';
@@ -35,6 +34,12 @@ async function phones(t: TestPbx): Promise<{ alice: CallAgent; bob: CallAgent; c
   return { alice, bob, carol };
 }
 
+/** The three phones, and 1001 (alice) talking to 1002 (bob) through the PBX. */
+async function aliceCallsBob(t: TestPbx): Promise<{ alice: CallAgent; bob: CallAgent; carol: CallAgent; caller: Call; callee: Call }> {
+  const p = await phones(t);
+  return { ...p, ...(await connectCalls(p.alice, p.bob, t.uri('1002'))) };
+}
+
 async function cdrs(t: TestPbx): Promise<Record<string, unknown>[]> {
   await until(() => t.pbx.b2bua.calls.size === 0, 8000, 'the PBX to clear its calls');
   await t.pbx.cdr.flush();
@@ -44,8 +49,7 @@ async function cdrs(t: TestPbx): Promise<Record<string, unknown>[]> {
 describe('blind transfer by REFER', () => {
   it('from the caller: 1001 transfers 1002 to 1003; 1002 and 1003 talk, 1001 is gone, NOTIFY 200', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     const transferred = caller.transfer(t.uri('1003'));
     const c = await carolRings;
@@ -72,8 +76,7 @@ describe('blind transfer by REFER', () => {
 
   it('from the callee: 1002 transfers 1001 to 1003', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     await callee.hold();
     expect(await loudest(caller, 500)).toBeGreaterThan(-40); // music on hold
     const carolRings = nextCall(carol);
@@ -102,8 +105,7 @@ describe('blind transfer by REFER', () => {
 
   it('to a number that does not exist: NOTIFY 404, the two talk again', async () => {
     t = await startTestPbx();
-    const { alice, bob } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, caller, callee } = await aliceCallsBob(t);
     const err = (await callee.transfer(t.uri('1999')).catch((e: unknown) => e)) as CallError;
     expect(err).toBeInstanceOf(CallError);
     expect(err.status).toBe(404);
@@ -114,8 +116,7 @@ describe('blind transfer by REFER', () => {
   it('nobody answers: NOTIFY 480 after the recall time and the transferor, still there, has the caller back', async () => {
     t = await startTestPbx();
     t.pbx.b2bua.transfers.recallSeconds = 1.5;
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     const started = Date.now();
     const transferred = callee.transfer(t.uri('1003')).catch((e: unknown) => e);
@@ -131,8 +132,7 @@ describe('blind transfer by REFER', () => {
   it('recall: the transferor hung up; nobody answers the target, so the transferor is called back', async () => {
     t = await startTestPbx();
     t.pbx.b2bua.transfers.recallSeconds = 1.5;
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     // A phone that hangs up as soon as the REFER is accepted.
     const refer = callee.session.refer(t.uri('1003'));
@@ -157,8 +157,7 @@ describe('recall time', () => {
     config.tenants[0]!.transferRecallSeconds = 5;
     t = await startTestPbx(config);
     expect(t.pbx.b2bua.transfers.recallSeconds).toBe(undefined); // no override: the tenant decides
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     const started = Date.now();
     const transferred = callee.transfer(t.uri('1003')).catch((e: unknown) => e);
@@ -178,8 +177,7 @@ describe('recall time', () => {
 describe('attended transfer', () => {
   it('1002 holds 1001, consults 1003, transfers: 1001 and 1003 talk, nobody on hold music, 1002 is gone', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     await callee.hold();
     expect(await loudest(caller, 500)).toBeGreaterThan(-40); // music on hold while 1002 consults
     const consult = await connectCalls(bob, carol, t.uri('1003'));
@@ -208,8 +206,7 @@ describe('attended transfer', () => {
 
   it('semi-attended: the transfer while 1003 still rings; 1001 hears ringback, then talks to 1003', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     await callee.hold();
     const carolRings = nextCall(carol);
     const consult = await bob.dial(t.uri('1003'));
@@ -237,8 +234,7 @@ describe('attended transfer', () => {
 
   it('a Replaces naming no call of ours is refused (481) and the call goes on', async () => {
     t = await startTestPbx();
-    const { alice, bob } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, caller, callee } = await aliceCallsBob(t);
     const referTo = referToValue(t.uri('1003'), { callId: 'nobody@nowhere', toTag: 'a', fromTag: 'b' });
     const result = await callee.session.refer(referTo).result;
     expect(result).toMatchObject({ accepted: false, status: 481 });
@@ -250,8 +246,7 @@ describe('attended transfer', () => {
 describe('in-call DTMF codes', () => {
   it('## 1003 #: the other party is transferred; the transferor is hung up at once', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     await caller.sendDigits('##1003#', { method: 'rfc4733', durationMs: 60, gapMs: 60 });
     const c = await carolRings;
@@ -267,8 +262,7 @@ describe('in-call DTMF codes', () => {
   it('## with a target nobody answers: the transferor is called back (recall)', async () => {
     t = await startTestPbx();
     t.pbx.b2bua.transfers.recallSeconds = 1.5;
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     await callee.sendDigits('##1003#', { durationMs: 60, gapMs: 60 });
     const c = await carolRings;
@@ -283,8 +277,7 @@ describe('in-call DTMF codes', () => {
 
   it('*2 1003 #: consult while the other hears music, then hang up to join them; * goes back', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     // First a consultation abandoned with *.
     let carolRings = nextCall(carol);
     await callee.sendDigits('*21003#', { durationMs: 60, gapMs: 60 });
@@ -314,8 +307,7 @@ describe('in-call DTMF codes', () => {
 describe('in-call DTMF codes, semi-attended', () => {
   it('*2 1003 # and hang up while 1003 rings: the other party hears ringback and gets 1003', async () => {
     t = await startTestPbx();
-    const { alice, bob, carol } = await phones(t);
-    const { caller, callee } = await connectCalls(alice, bob, t.uri('1002'));
+    const { alice, bob, carol, caller, callee } = await aliceCallsBob(t);
     const carolRings = nextCall(carol);
     await callee.sendDigits('*21003#', { durationMs: 60, gapMs: 60 });
     const c = await carolRings;
