@@ -12,11 +12,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseMessage, SipParseError, type SipMessage } from '../../src/sip/message/index.js';
 import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { DialogManager, type TerminationReason } from '../../src/sip/dialog/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
+import { UdpSocketTransport, receiveParsed } from '../helpers/udp-socket-transport.js';
 import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
@@ -90,17 +89,7 @@ async function startUas(answerAfterPrack: boolean): Promise<Uas> {
   });
   manager = m;
   const pendingAnswers = new Map<string, () => void>();
-  s.on('message', (data, rinfo) => {
-    let message: SipMessage;
-    try {
-      message = parseMessage(data);
-    } catch (e) {
-      if (!(e instanceof SipParseError)) throw e;
-      stats.malformed++;
-      return;
-    }
-    l.receive({ message, source: { protocol: 'udp', address: rinfo.address, port: rinfo.port }, local: { protocol: 'udp', address: '127.0.0.1', port } });
-  });
+  receiveParsed(s, port, (inbound) => l.receive(inbound), () => stats.malformed++);
   return { port, manager: m, stats };
 }
 

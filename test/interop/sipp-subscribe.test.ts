@@ -8,11 +8,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseMessage, SipParseError, type SipMessage } from '../../src/sip/message/index.js';
 import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { Notifier, SubscriptionRouter, type NotifierTerminationReason } from '../../src/sip/ua/subscription-index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
+import { UdpSocketTransport, receiveParsed } from '../helpers/udp-socket-transport.js';
 import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
@@ -58,18 +57,16 @@ describe('sipp as subscriber, Notifier over UDP', () => {
     });
     notifier = n;
     l.user = new SubscriptionRouter([n]).asLayerUser();
-    s.on('message', (data, rinfo) => {
-      let message: SipMessage;
-      try {
-        message = parseMessage(data);
-      } catch (e) {
-        if (!(e instanceof SipParseError)) throw e;
-        stats.malformed++;
-        return;
-      }
-      if (!message.isRequest && message.cseq.method === 'NOTIFY' && message.status === 200) stats.notifyOk++;
-      l.receive({ message, source: { protocol: 'udp', address: rinfo.address, port: rinfo.port }, local: { protocol: 'udp', address: '127.0.0.1', port } });
-    });
+    receiveParsed(
+      s,
+      port,
+      (inbound) => {
+        const message = inbound.message;
+        if (!message.isRequest && message.cseq.method === 'NOTIFY' && message.status === 200) stats.notifyOk++;
+        l.receive(inbound);
+      },
+      () => stats.malformed++,
+    );
 
     const subscriptions = 10;
     const sipp = startPeer(

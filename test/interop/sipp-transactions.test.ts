@@ -9,10 +9,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createResponse, parseMessage, SipParseError, type SipMessage, type SipResponse } from '../../src/sip/message/index.js';
+import { createResponse, type SipResponse } from '../../src/sip/message/index.js';
 import { TransactionLayer, type InviteServerTransaction } from '../../src/sip/transaction/index.js';
 import { hasCommand, startPeer, stopAll } from '../helpers/peer-process.js';
-import { UdpSocketTransport } from '../helpers/udp-socket-transport.js';
+import { UdpSocketTransport, receiveParsed } from '../helpers/udp-socket-transport.js';
 import { sippLocalArgs } from '../helpers/sipp.js';
 
 beforeAll(() => {
@@ -122,26 +122,20 @@ describe('sipp uac against a UAS on TransactionLayer', () => {
       },
     });
     layer = l;
-    s.on('message', (data, rinfo) => {
-      let message: SipMessage;
-      try {
-        message = parseMessage(data);
-      } catch (e) {
-        if (!(e instanceof SipParseError)) throw e;
-        stats.malformed++;
-        return;
-      }
-      if (message.isRequest) {
-        const id = `${message.callId} ${message.method}`;
-        if (seen.has(id)) stats.duplicates++; // a retransmission: sipp lost our answer or its request
-        seen.add(id);
-      }
-      l.receive({
-        message,
-        source: { protocol: 'udp', address: rinfo.address, port: rinfo.port },
-        local: { protocol: 'udp', address: '127.0.0.1', port },
-      });
-    });
+    receiveParsed(
+      s,
+      port,
+      (inbound) => {
+        const message = inbound.message;
+        if (message.isRequest) {
+          const id = `${message.callId} ${message.method}`;
+          if (seen.has(id)) stats.duplicates++; // a retransmission: sipp lost our answer or its request
+          seen.add(id);
+        }
+        l.receive(inbound);
+      },
+      () => stats.malformed++,
+    );
 
     const total = 50;
     const sipp = startPeer(
